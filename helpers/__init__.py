@@ -1,0 +1,23 @@
+"""The Adversarial Robustness Lab's shared code. Import it before TensorFlow.
+
+``import helpers`` first runs :mod:`helpers.compat`, which makes TensorFlow
+2.21, tf-keras and NSL 1.4.0 work together; then the lessons' modules can be
+imported as ``from helpers import data, models, zoo, ...``.
+"""
+from . import compat  # noqa: F401  (must come first: sets up TensorFlow)
+from . import config  # noqa: F401
+
+__all__ = ["compat", "config", "setup"]
+
+
+def setup(seed: int | None = None) -> str:
+    """Seed everything and print one line: versions, device, mode and data source. Returns the line."""
+    from . import data
+
+    used = config.set_seeds(seed)
+    source, folder = data.resolve_source()
+    where = {"local": f"local folder {folder}", "tfds": "tensorflow_datasets",
+             "sample": "the project's MNIST sample"}[source]
+    line = f"{compat.device_report()} · mode: {config.mode()} · data: {where} · seed {used}"
+    print(line)
+    return line

@@ -1,0 +1,101 @@
+"""The one place that makes TensorFlow 2.21 + tf-keras 2.21 + NSL 1.4.0 work together.
+
+Two things have to happen *before* TensorFlow and Neural Structured Learning
+are imported, and ``helpers/__init__.py`` imports this module first so that
+``import helpers`` is all a notebook needs:
+
+1. ``TF_USE_LEGACY_KERAS=1``. TensorFlow 2.16+ ships Keras 3 as ``tf.keras``;
+   NSL 1.4.0 (2022) is written against Keras 2. With this variable set,
+   ``tf.keras`` is the ``tf_keras`` package (Keras 2.21), which NSL expects.
+   If TensorFlow was already imported without it, we raise an error that
+   says what to do (restart the kernel, import ``helpers`` first) instead of
+   letting NSL fail later with an obscure message.
+
+2. A placeholder ``tf.estimator``. NSL 1.4.0 imports ``tf.estimator`` (it
+   ships an Estimator wrapper we never use), and TensorFlow removed
+   Estimators in 2.16; see upstream issue
+   tensorflow/neural-structured-learning#130. We install a tiny module with
+   just ``ModeKeys`` (the only name NSL touches at import time). Calling
+   anything else on it raises ``AttributeError`` naming this module.
+
+Nothing else in the project touches TensorFlow's environment variables.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import types
+
+_LEGACY = "TF_USE_LEGACY_KERAS"
+
+if "tensorflow" in sys.modules and os.environ.get(_LEGACY) != "1":
+    raise RuntimeError(
+        "TensorFlow was imported before `helpers`, so tf.keras is Keras 3 and "
+        "neural-structured-learning cannot work. Restart the kernel and put "
+        "`import helpers` before `import tensorflow`."
+    )
+os.environ[_LEGACY] = "1"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide C++ start-up chatter
+
+import tensorflow as tf  # noqa: E402  (must follow the environment set-up)
+
+
+class _ModeKeys:
+    """The three Estimator modes, as strings, exactly as ``tf.estimator.ModeKeys`` had them."""
+
+    TRAIN = "train"
+    EVAL = "eval"
+    PREDICT = "infer"
+
+
+def _install_estimator_placeholder() -> None:
+    """Give ``tf.estimator`` a placeholder module with ``ModeKeys`` if TensorFlow lacks it."""
+    try:
+        tf.estimator.ModeKeys  # noqa: B018  (a real Estimator API is present: keep it)
+        return
+    except AttributeError:
+        pass
+    placeholder = types.ModuleType(
+        "tensorflow.estimator",
+        "Placeholder installed by helpers.compat: TensorFlow >= 2.16 has no "
+        "Estimators, and NSL 1.4.0 only needs ModeKeys at import time.",
+    )
+    placeholder.ModeKeys = _ModeKeys
+    placeholder.__advlab_placeholder__ = True
+    tf.estimator = placeholder
+    sys.modules.setdefault("tensorflow.estimator", placeholder)
+
+
+_install_estimator_placeholder()
+
+
+def keras_is_legacy() -> bool:
+    """True when ``tf.keras`` is the tf-keras (Keras 2) package, as NSL needs."""
+    return tf.keras.__name__.startswith("tf_keras")
+
+
+def gpu_devices() -> list[str]:
+    """Names of the GPUs TensorFlow can use (empty on a CPU-only machine)."""
+    return [d.name for d in tf.config.list_physical_devices("GPU")]
+
+
+def versions() -> dict[str, str]:
+    """Versions of the libraries the lessons depend on (missing ones as 'not installed')."""
+    out = {"python": sys.version.split()[0], "tensorflow": tf.__version__}
+    for name, module in [("tf-keras", "tf_keras"), ("nsl", "neural_structured_learning"),
+                         ("tfds", "tensorflow_datasets"),
+                         ("numpy", "numpy")]:
+        try:
+            out[name] = __import__(module).__version__
+        except Exception:  # pragma: no cover - optional at report time
+            out[name] = "not installed"
+    return out
+
+
+def device_report() -> str:
+    """One line: library versions and the device TensorFlow will use."""
+    v = versions()
+    gpus = gpu_devices()
+    device = f"GPU ({', '.join(gpus)})" if gpus else "CPU (no GPU found)"
+    return (f"TensorFlow {v['tensorflow']} · tf-keras {v['tf-keras']} · NSL {v['nsl']} · "
+            f"TFDS {v['tfds']} · Python {v['python']} · device: {device}")

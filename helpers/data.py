@@ -1,0 +1,309 @@
+"""MNIST for the lessons: loading from three sources, normalising, batching.
+
+Sources, in the order ``load_mnist(split)`` tries them (``source="auto"``):
+
+1. a local folder, when given as ``data_dir=`` or by ``ADVLAB_DATA_DIR``
+   (explicit wins): ``mnist.npz`` (keys ``x_train y_train x_test y_test``)
+   or the four IDX files, gzipped or not;
+2. in full mode, ``tensorflow_datasets`` (downloads and caches MNIST), but
+   only after a quick check (a few seconds at most) that it either has MNIST
+   prepared already or can reach its download server; without that check
+   TFDS retries for minutes on a machine with no network;
+3. the real-MNIST sample committed with the project
+   (``helpers/sample_data/``: 8,000 train and 2,000 test images, 800 and
+   200 per digit). Quick mode uses it directly, so nothing needs the network.
+
+Every load prints one line naming the source and the number of examples, so
+nobody mistakes results on the sample for results on full MNIST.
+
+Elements look exactly like ``tfds.load('mnist')``'s:
+``{"image": uint8 (28, 28, 1) in 0..255, "label": int64 in 0..9}``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import os
+import socket
+import struct
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from . import config
+from .config import IMAGE_KEY, LABEL_KEY
+
+SPLITS = ("train", "test")
+SOURCES = ("auto", "local", "tfds", "sample")
+NUM_CLASSES = 10
+SAMPLE_PATH = Path(__file__).resolve().parent / "sample_data" / "mnist_sample.npz"
+# The four IDX files of the MNIST distribution, by split (images, labels).
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+TFDS_HOST = ("storage.googleapis.com", 443)
+
+
+@dataclasses.dataclass
+class MnistSplit:
+    """One split as NumPy arrays, and where it came from.
+
+    images: uint8, shape (n, 28, 28, 1), values 0..255.
+    labels: int64, shape (n,), values 0..9.
+    source: a short description, e.g. ``"sample (helpers/sample_data/mnist_sample.npz)"``.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    source: str
+    split: str
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def describe(self) -> str:
+        return f"MNIST {self.split}: {len(self):,} examples from {self.source}"
+
+
+# --------------------------------------------------------------------------- checks
+
+def _check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; valid splits are {', '.join(SPLITS)}")
+
+
+def validate_arrays(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Check raw MNIST arrays and return them as uint8 (n, 28, 28, 1) and int64 (n,).
+
+    Raises ``ValueError`` with the reason for: images that are not uint8
+    0..255 (already normalised?), a wrong image shape, labels out of 0..9,
+    or a different number of images and labels.
+    """
+    images = np.asarray(images)
+    labels = np.asarray(labels)
+    if images.dtype != np.uint8:
+        raise ValueError(f"raw MNIST images must be uint8 in 0..255, got {images.dtype}; "
+                         "if they are already normalised to [0, 1], do not normalise them again")
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or images.shape[1:] != (28, 28, 1):
+        raise ValueError(f"MNIST images must have shape (n, 28, 28) or (n, 28, 28, 1), got {images.shape}")
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be a 1-D integer array, got {labels.dtype} with shape {labels.shape}")
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    if len(labels) and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
+        raise ValueError(f"labels must be in 0..{NUM_CLASSES - 1}, found {labels.min()}..{labels.max()}")
+    return images, labels.astype(np.int64)
+
+
+# --------------------------------------------------------------------------- sources
+
+def _read_idx(path: Path) -> np.ndarray:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+        raise ValueError(f"{path} is not an IDX file of unsigned bytes")
+    ndim = data[3]
+    shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
+    array = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
+    if array.size != int(np.prod(shape)):
+        raise ValueError(f"{path} is truncated: header says {shape}, found {array.size} bytes")
+    return array.reshape(shape)
+
+
+def _find_idx(folder: Path, stem: str) -> Path | None:
+    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def load_local(split: str, data_dir: str | os.PathLike) -> MnistSplit:
+    """One split from a folder with ``mnist.npz`` or the four IDX files (gzipped or not)."""
+    _check_split(split)
+    folder = Path(data_dir).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"MNIST data folder {folder} does not exist (set by ADVLAB_DATA_DIR or data_dir=)")
+    npz = folder / "mnist.npz"
+    if npz.is_file():
+        with np.load(npz) as d:
+            keys = (f"x_{split}", f"y_{split}")
+            missing = [k for k in keys if k not in d]
+            if missing:
+                raise ValueError(f"{npz} lacks {', '.join(missing)} (expected keys x_train, y_train, x_test, y_test)")
+            images, labels = validate_arrays(d[keys[0]], d[keys[1]])
+        return MnistSplit(images, labels, f"local folder ({npz})", split)
+    stems = IDX_FILES[split]
+    paths = [_find_idx(folder, s) for s in stems]
+    if None in paths:
+        wanted = " and ".join(f"{s}[.gz]" for s in stems)
+        raise FileNotFoundError(f"{folder} holds neither mnist.npz nor the IDX files {wanted} for the "
+                                f"{split!r} split")
+    images, labels = validate_arrays(_read_idx(paths[0]), _read_idx(paths[1]))
+    return MnistSplit(images, labels, f"local folder ({folder}, IDX files)", split)
+
+
+def load_sample(split: str) -> MnistSplit:
+    """One split of the committed real-MNIST sample (8,000 train / 2,000 test images)."""
+    _check_split(split)
+    with np.load(SAMPLE_PATH) as d:
+        images, labels = validate_arrays(d[f"x_{split}"], d[f"y_{split}"])
+    return MnistSplit(images, labels, "the project's MNIST sample (helpers/sample_data)", split)
+
+
+def _tfds_data_dir() -> str | None:
+    return os.environ.get("TFDS_DATA_DIR") or None
+
+
+def tfds_prepared() -> bool:
+    """True if ``tensorflow_datasets`` already has MNIST on disk (no network needed)."""
+    try:
+        import tensorflow_datasets as tfds
+
+        return bool(tfds.builder("mnist", data_dir=_tfds_data_dir()).is_prepared())
+    except Exception:
+        return False
+
+
+def network_reachable(host: tuple[str, int] = TFDS_HOST, timeout: float = 3.0) -> bool:
+    """True if a TCP connection to ``host`` opens within ``timeout`` seconds."""
+    try:
+        with socket.create_connection(host, timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def load_tfds(split: str) -> MnistSplit:
+    """One split through ``tensorflow_datasets`` (downloads MNIST the first time)."""
+    _check_split(split)
+    import tensorflow_datasets as tfds
+
+    arrays = tfds.as_numpy(tfds.load("mnist", split=split, batch_size=-1, data_dir=_tfds_data_dir()))
+    images, labels = validate_arrays(arrays[IMAGE_KEY], arrays[LABEL_KEY])
+    return MnistSplit(images, labels, "tensorflow_datasets", split)
+
+
+def resolve_source(source: str = "auto", data_dir: str | os.PathLike | None = None) -> tuple[str, str | None]:
+    """Which source ``load_mnist`` will use: ``("local", folder)``, ``("tfds", None)`` or ``("sample", None)``.
+
+    Quick to call: at most one network check of a few seconds in full mode.
+    """
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}; valid sources are {', '.join(SOURCES)}")
+    data_dir = data_dir or os.environ.get("ADVLAB_DATA_DIR") or None
+    if source == "local" or (source == "auto" and data_dir):
+        if not data_dir:
+            raise ValueError("source='local' needs data_dir= or the ADVLAB_DATA_DIR environment variable")
+        return "local", str(Path(data_dir).expanduser().resolve())
+    if source == "sample" or (source == "auto" and config.quick_mode()):
+        return "sample", None
+    if source == "tfds" or tfds_prepared() or network_reachable():
+        return "tfds", None
+    return "sample", None
+
+
+def load_mnist_arrays(split: str, *, source: str = "auto", data_dir: str | os.PathLike | None = None,
+                      limit: int | None = None, verbose: bool = True) -> MnistSplit:
+    """One MNIST split as arrays, from the first source that works (see the module docstring).
+
+    ``source`` forces one source (``"local"``, ``"tfds"``, ``"sample"``);
+    ``limit`` keeps only the first ``limit`` examples. In quick mode with a
+    local folder the split is cut to the sample's size, so quick runs stay quick.
+    """
+    _check_split(split)
+    chosen, data_dir = resolve_source(source, data_dir)
+    note = ""
+    if chosen == "local":
+        result = load_local(split, data_dir)
+    elif chosen == "tfds":
+        result = load_tfds(split)
+    else:
+        result = load_sample(split)
+        if source == "auto" and not config.quick_mode():
+            note = " (offline and no ADVLAB_DATA_DIR: these are NOT full-MNIST results)"
+    if limit is None and config.quick_mode():
+        limit = config.QUICK_SIZES[split]
+    if limit is not None:
+        if limit < 1:
+            raise ValueError(f"limit must be >= 1, got {limit}")
+        result = dataclasses.replace(result, images=result.images[:limit], labels=result.labels[:limit])
+    if verbose:
+        print(result.describe() + note)
+    return result
+
+
+def load_mnist(split: str, **kwargs) -> tf.data.Dataset:
+    """One MNIST split as a ``tf.data.Dataset`` shaped like ``tfds.load('mnist')[split]``.
+
+    Elements: ``{"image": uint8 (28, 28, 1), "label": int64}``. Keyword
+    arguments go to :func:`load_mnist_arrays` (``source``, ``data_dir``,
+    ``limit``, ``verbose``).
+    """
+    arrays = load_mnist_arrays(split, **kwargs)
+    return tf.data.Dataset.from_tensor_slices({IMAGE_KEY: arrays.images, LABEL_KEY: arrays.labels})
+
+
+def load_normalized(split: str, **kwargs) -> tuple[np.ndarray, np.ndarray]:
+    """One split as float32 images (n, 28, 28, 1) in [0, 1] and int64 labels (n,).
+
+    The form every attack and evaluation takes.
+    """
+    arrays = load_mnist_arrays(split, **kwargs)
+    return arrays.images.astype(np.float32) / 255.0, arrays.labels
+
+
+# --------------------------------------------------------------------------- the seed tutorial's steps
+
+def normalize(features: dict) -> dict:
+    """Scale ``features["image"]`` from uint8 0..255 to float32 0..1; other keys pass through.
+
+    Raises ``ValueError`` if the image is not uint8: a float image has already
+    been normalised, and dividing by 255 again (the classic double-division
+    bug) would silently give images in [0, 0.004].
+    """
+    if not isinstance(features, dict) or IMAGE_KEY not in features:
+        raise ValueError(f"normalize expects a feature dict with an {IMAGE_KEY!r} key, got {type(features).__name__}")
+    image = features[IMAGE_KEY]
+    if tf.as_dtype(image.dtype) != tf.uint8:
+        raise ValueError(f"normalize expects uint8 images in 0..255, got {tf.as_dtype(image.dtype).name}: "
+                         "they look already normalised; normalising twice divides by 255 twice")
+    out = dict(features)
+    out[IMAGE_KEY] = tf.cast(image, tf.float32) / 255.0
+    return out
+
+
+def convert_to_tuples(features: dict) -> tuple:
+    """``{"image", "label"}`` -> ``(image, label)``, the form ``model.fit`` takes for a base model."""
+    return features[IMAGE_KEY], features[LABEL_KEY]
+
+
+def convert_to_dictionaries(image, label) -> dict:
+    """``(image, label)`` -> ``{"image", "label"}``: NSL's wrapper needs the label inside the features."""
+    return {IMAGE_KEY: image, LABEL_KEY: label}
+
+
+def make_pipeline(dataset: tf.data.Dataset, hparams: config.HParams | None = None, *, training: bool,
+                  as_dict: bool = False, seed: int | None = None) -> tf.data.Dataset:
+    """Normalise, (shuffle when ``training``), batch, convert, prefetch.
+
+    ``dataset`` yields raw feature dicts (as :func:`load_mnist` returns).
+    Returns batches of ``(image, label)``, or of ``{"image", "label"}`` with
+    ``as_dict=True``; images float32 (batch, 28, 28, 1) in [0, 1].
+    """
+    hparams = hparams or config.hparams()
+    spec = dataset.element_spec
+    if not isinstance(spec, dict) or IMAGE_KEY not in spec or LABEL_KEY not in spec:
+        raise ValueError("make_pipeline expects a dataset of {'image', 'label'} dicts, as load_mnist returns")
+    ds = dataset.map(normalize, num_parallel_calls=tf.data.AUTOTUNE)
+    if training:
+        ds = ds.shuffle(hparams.shuffle_buffer, seed=config.seed() if seed is None else seed,
+                        reshuffle_each_iteration=True)
+    ds = ds.batch(hparams.batch_size)
+    if not as_dict:
+        ds = ds.map(convert_to_tuples)
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,123 @@
+"""Model architectures, and saving/loading one trained model with its metadata.
+
+Every model here takes float32 images (batch, 28, 28, 1) in [0, 1] and
+outputs *logits* (batch, 10): no softmax layer, so losses use
+``from_logits=True`` and attacks see un-squashed scores.
+
+Which model to load or train is decided by :mod:`helpers.zoo`, not here.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import tensorflow as tf
+
+from . import config
+from .config import IMAGE_KEY, HParams
+
+
+def build_base_model(hparams: HParams | None = None, name: str = "base_cnn") -> tf.keras.Model:
+    """The seed tutorial's CNN with the functional API (93,322 parameters with the default HParams).
+
+    Conv(32, 3x3) -> MaxPool -> Conv(64) -> MaxPool -> Conv(64) -> Flatten
+    -> Dense(64) -> Dense(10 logits). The input layer is named ``"image"`` so
+    the model accepts the feature dicts NSL passes it.
+    """
+    hparams = hparams or config.hparams()
+    inputs = tf.keras.Input(shape=hparams.input_shape, dtype=tf.float32, name=IMAGE_KEY)
+    x = inputs
+    for i, filters in enumerate(hparams.conv_filters):
+        x = tf.keras.layers.Conv2D(filters, hparams.kernel_size, activation="relu")(x)
+        if i < len(hparams.conv_filters) - 1:
+            x = tf.keras.layers.MaxPooling2D(hparams.pool_size)(x)
+    x = tf.keras.layers.Flatten()(x)
+    for units in hparams.num_fc_units:
+        x = tf.keras.layers.Dense(units, activation="relu")(x)
+    logits = tf.keras.layers.Dense(hparams.num_classes, name="logits")(x)
+    return tf.keras.Model(inputs=inputs, outputs=logits, name=name)
+
+
+def _layers(hparams: HParams) -> list[tf.keras.layers.Layer]:
+    layers = []
+    for i, filters in enumerate(hparams.conv_filters):
+        layers.append(tf.keras.layers.Conv2D(filters, hparams.kernel_size, activation="relu"))
+        if i < len(hparams.conv_filters) - 1:
+            layers.append(tf.keras.layers.MaxPooling2D(hparams.pool_size))
+    layers.append(tf.keras.layers.Flatten())
+    layers += [tf.keras.layers.Dense(u, activation="relu") for u in hparams.num_fc_units]
+    layers.append(tf.keras.layers.Dense(hparams.num_classes))
+    return layers
+
+
+def build_sequential_model(hparams: HParams | None = None) -> tf.keras.Sequential:
+    """The same CNN with the Sequential API (same layers, same parameter count)."""
+    hparams = hparams or config.hparams()
+    model = tf.keras.Sequential([tf.keras.Input(shape=hparams.input_shape, name=IMAGE_KEY)] + _layers(hparams),
+                                name="base_cnn_sequential")
+    return model
+
+
+class SubclassedCNN(tf.keras.Model):
+    """The same CNN as a subclassed ``tf.keras.Model``.
+
+    ``call`` accepts an image tensor or a feature dict with an ``"image"`` key,
+    so it works both alone and inside NSL's wrapper.
+    """
+
+    def __init__(self, hparams: HParams | None = None, **kwargs):
+        super().__init__(name=kwargs.pop("name", "base_cnn_subclassed"), **kwargs)
+        self.hparams = hparams or config.hparams()
+        self.stack = _layers(self.hparams)
+
+    def call(self, inputs, training=False):
+        x = inputs[IMAGE_KEY] if isinstance(inputs, dict) else inputs
+        for layer in self.stack:
+            x = layer(x, training=training)
+        return x
+
+
+def build_subclassed_model(hparams: HParams | None = None) -> SubclassedCNN:
+    """The same CNN, subclassed, built on a dummy batch so its weights exist."""
+    hparams = hparams or config.hparams()
+    model = SubclassedCNN(hparams)
+    model(tf.zeros((1,) + tuple(hparams.input_shape)))
+    return model
+
+
+def compile_classifier(model: tf.keras.Model, learning_rate: float = 1e-3) -> tf.keras.Model:
+    """Adam, cross-entropy on logits, accuracy: how every classifier here is compiled."""
+    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate),
+                  loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=[tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    return model
+
+
+# --------------------------------------------------------------------------- saving and loading
+
+def save_model(model: tf.keras.Model, path: str | Path, metadata: dict) -> Path:
+    """Save ``model`` as ``<path>.keras`` and ``metadata`` as ``<path>.json``; returns the .keras path.
+
+    ``metadata`` should say what the model is: name, mode, data source,
+    hyper-parameters and measured accuracies. A saved time is added.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keras_path = path.with_suffix(".keras")
+    model.save(keras_path)
+    meta = dict(metadata, saved_at=time.strftime("%Y-%m-%d %H:%M:%S"), keras_file=keras_path.name)
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=2, default=str))
+    return keras_path
+
+
+def load_model(path: str | Path) -> tuple[tf.keras.Model, dict]:
+    """Load a model saved by :func:`save_model`; returns ``(model, metadata)``."""
+    path = Path(path)
+    keras_path = path.with_suffix(".keras")
+    if not keras_path.is_file():
+        raise FileNotFoundError(f"no saved model at {keras_path}")
+    model = tf.keras.models.load_model(keras_path, compile=False)
+    meta_path = path.with_suffix(".json")
+    metadata = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    return model, metadata

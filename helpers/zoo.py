@@ -1,0 +1,173 @@
+"""The course's named models: ``zoo.get("base")`` loads one from artifacts/ or trains it.
+
+This is the only module that decides "load or train", so every notebook can
+run alone in a fresh kernel: the first notebook that needs a model trains
+and saves it, later ones load it in a second.
+
+A saved model lives at ``<artifacts>/models/<name>-<key>.keras`` beside a
+``.json`` of its metadata. The key holds the mode (quick/full), the data
+source and a hash of the hyper-parameters, so a quick-mode model trained on
+the sample is never mistaken for a full-mode one trained on full MNIST.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+
+from . import config, data, models, training
+from .config import HParams
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How to make one named model.
+
+    ``train(hparams, train_ds, verbose)`` returns ``(model, info)``: a
+    plain Keras model that outputs logits, and a dict of facts to store
+    (e.g. epoch times). ``hparams(base)`` gives the hyper-parameters this
+    recipe uses, starting from the mode's defaults.
+    """
+
+    train: Callable[[HParams, tf.data.Dataset, int], tuple[tf.keras.Model, dict]]
+    description: str
+    hparams: Callable[[HParams], HParams] = lambda h: h
+    settings: dict = dataclasses.field(default_factory=dict)
+
+
+_RECIPES: dict[str, Recipe] = {}
+
+
+def register(name: str, recipe: Recipe) -> None:
+    """Add a named model to the zoo (later modules and notebooks may add their own)."""
+    _RECIPES[name] = recipe
+
+
+def names() -> list[str]:
+    """The names the zoo knows."""
+    return sorted(_RECIPES)
+
+
+def describe() -> dict[str, str]:
+    """Name -> one-line description, for every model the zoo knows."""
+    return {n: _RECIPES[n].description for n in names()}
+
+
+def _recipe(name: str) -> Recipe:
+    if name not in _RECIPES:
+        raise KeyError(f"the zoo has no model named {name!r}; it knows {', '.join(names())}")
+    return _RECIPES[name]
+
+
+def cache_key(name: str) -> str:
+    """``<name>-<mode>-<source>-<hash>``: what identifies one trained model on disk."""
+    recipe = _recipe(name)
+    source, folder = data.resolve_source()
+    hp = recipe.hparams(config.hparams())
+    blob = json.dumps({"hparams": hp.to_dict(), "settings": recipe.settings, "folder": folder,
+                       "seed": config.seed()}, sort_keys=True, default=str)
+    digest = hashlib.sha1(blob.encode()).hexdigest()[:8]
+    return f"{name}-{config.mode()}-{source}-{digest}"
+
+
+def path(name: str) -> Path:
+    """Where the model ``name`` is (or will be) saved, without suffix."""
+    return config.artifacts_dir() / "models" / cache_key(name)
+
+
+def evaluate_clean(model: tf.keras.Model, images: np.ndarray, labels: np.ndarray, batch_size: int = 500) -> float:
+    """Accuracy of ``model`` on float32 images in [0, 1] (fraction, 0..1)."""
+    logits = model.predict(images, batch_size=batch_size, verbose=0)
+    return float(np.mean(np.argmax(logits, axis=-1) == labels))
+
+
+def get(name: str, *, retrain: bool = False, verbose: int = 1) -> tf.keras.Model:
+    """The trained model ``name``: loaded from artifacts/ if there, trained and saved otherwise.
+
+    ``retrain=True`` trains even when a saved copy exists. Prints one line
+    saying which happened. Use :func:`metadata` for what was measured.
+    """
+    recipe = _recipe(name)
+    where = path(name)
+    if where.with_suffix(".keras").is_file() and not retrain:
+        model, meta = models.load_model(where)
+        if verbose:
+            acc = meta.get("test_accuracy")
+            print(f"zoo: loaded {name!r} ({config.mode()} mode, data: {meta.get('data_source', '?')}"
+                  + (f", clean test accuracy {acc:.2%}" if acc is not None else "") + f") from {where.name}.keras")
+        return model
+    hp = recipe.hparams(config.hparams())
+    config.set_seeds()
+    if verbose:
+        print(f"zoo: training {name!r} ({recipe.description}; {config.mode()} mode)")
+    train_split = data.load_mnist_arrays("train", verbose=verbose > 0)
+    train_ds = data.make_pipeline(
+        tf.data.Dataset.from_tensor_slices({config.IMAGE_KEY: train_split.images,
+                                            config.LABEL_KEY: train_split.labels}),
+        hp, training=True)
+    start = time.perf_counter()
+    model, info = recipe.train(hp, train_ds, verbose)
+    info = dict(info, train_seconds=round(time.perf_counter() - start, 1), train_examples=len(train_split),
+                data_source=train_split.source)
+    store(name, model, info, verbose=verbose)
+    return model
+
+
+def store(name: str, model: tf.keras.Model, info: dict, *, verbose: int = 1) -> dict:
+    """Save ``model`` as the zoo's ``name`` for this mode and data (e.g. one a notebook trained by hand).
+
+    Measures clean test accuracy, saves model and metadata (``info`` plus
+    name, mode, hyper-parameters, seed), and returns the metadata.
+    The caller must have trained ``model`` the way the recipe ``name`` does.
+    """
+    recipe = _recipe(name)
+    where = path(name)
+    x_test, y_test = data.load_normalized("test", verbose=False)
+    meta = {
+        "name": name, "description": recipe.description, "mode": config.mode(),
+        "hparams": recipe.hparams(config.hparams()).to_dict(), "settings": recipe.settings,
+        "seed": config.seed(), "test_examples": len(y_test),
+        "test_accuracy": evaluate_clean(model, x_test, y_test), **_jsonable(info),
+    }
+    models.save_model(model, where, meta)
+    if verbose:
+        took = f" in {meta['train_seconds']:.0f} s" if "train_seconds" in meta else ""
+        print(f"zoo: stored {name!r}{took}, clean test accuracy {meta['test_accuracy']:.2%} "
+              f"({len(y_test):,} test images) at {where.name}.keras")
+    return meta
+
+
+def _jsonable(value):
+    """Keras histories hold NumPy floats: turn them (and nested containers) into plain JSON values."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def metadata(name: str) -> dict:
+    """The stored metadata of the model ``name`` (trains it first if needed)."""
+    where = path(name)
+    if not where.with_suffix(".json").is_file():
+        get(name)
+    return json.loads(where.with_suffix(".json").read_text())
+
+
+# --------------------------------------------------------------------------- the recipes
+
+def _train_base(hp: HParams, train_ds: tf.data.Dataset, verbose: int):
+    model = models.build_base_model(hp)
+    history = training.train_classifier(model, train_ds, hp, verbose=verbose)
+    return model, {"history": history.history}
+
+
+register("base", Recipe(_train_base, "the seed tutorial's CNN, standard training"))
