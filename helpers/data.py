@@ -244,7 +244,11 @@ def load_mnist(split: str, **kwargs) -> tf.data.Dataset:
     arguments go to :func:`load_mnist_arrays` (``source``, ``data_dir``,
     ``limit``, ``verbose``).
     """
-    arrays = load_mnist_arrays(split, **kwargs)
+    return as_dataset(load_mnist_arrays(split, **kwargs))
+
+
+def as_dataset(arrays: MnistSplit) -> tf.data.Dataset:
+    """A loaded split as a ``tf.data.Dataset`` of ``{"image": uint8 (28, 28, 1), "label": int64}``."""
     return tf.data.Dataset.from_tensor_slices({IMAGE_KEY: arrays.images, LABEL_KEY: arrays.labels})
 
 

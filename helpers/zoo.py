@@ -107,10 +107,7 @@ def get(name: str, *, retrain: bool = False, verbose: int = 1) -> tf.keras.Model
     if verbose:
         print(f"zoo: training {name!r} ({recipe.description}; {config.mode()} mode)")
     train_split = data.load_mnist_arrays("train", verbose=verbose > 0)
-    train_ds = data.make_pipeline(
-        tf.data.Dataset.from_tensor_slices({config.IMAGE_KEY: train_split.images,
-                                            config.LABEL_KEY: train_split.labels}),
-        hp, training=True)
+    train_ds = data.make_pipeline(data.as_dataset(train_split), hp, training=True)
     start = time.perf_counter()
     model, info = recipe.train(hp, train_ds, verbose)
     info = dict(info, train_seconds=round(time.perf_counter() - start, 1), train_examples=len(train_split),

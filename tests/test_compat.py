@@ -1,0 +1,45 @@
+import subprocess
+import sys
+
+import tensorflow as tf
+
+import helpers
+from helpers import compat
+
+
+def test_tf_keras_is_legacy_keras():
+    assert tf.keras.__name__.startswith("tf_keras"), tf.keras.__name__
+    assert compat.keras_is_legacy()
+    import tf_keras
+
+    assert tf_keras.__version__.startswith("2.")
+
+
+def test_estimator_placeholder_lets_nsl_import():
+    assert tf.estimator.ModeKeys.TRAIN == "train"
+    assert tf.estimator.ModeKeys.PREDICT == "infer"
+    import neural_structured_learning as nsl
+
+    config = nsl.configs.make_adv_reg_config(multiplier=0.2, adv_step_size=0.2, adv_grad_norm="infinity")
+    assert config.multiplier == 0.2
+
+
+def test_device_report_is_one_line_with_versions():
+    line = compat.device_report()
+    assert "\n" not in line
+    assert tf.__version__ in line and "NSL 1.4.0" in line
+    assert ("GPU" in line) if compat.gpu_devices() else ("CPU" in line)
+
+
+def test_setup_reports_mode_and_data_source(capsys):
+    line = helpers.setup()
+    assert "mode: quick" in line and "sample" in line
+    assert capsys.readouterr().out.strip() == line
+
+
+def test_importing_tensorflow_first_gives_a_clear_error():
+    code = "import os; os.environ.pop('TF_USE_LEGACY_KERAS', None)\nimport tensorflow\nimport helpers"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                            env={k: v for k, v in __import__("os").environ.items() if k != "TF_USE_LEGACY_KERAS"})
+    assert result.returncode != 0
+    assert "import helpers" in result.stderr and "before" in result.stderr

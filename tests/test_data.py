@@ -1,0 +1,225 @@
+import gzip
+import struct
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers import config, data
+
+
+def _write_idx(path, array):
+    array = np.asarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "wb") as f:
+        f.write(header + array.tobytes())
+
+
+@pytest.fixture
+def tiny_mnist():
+    rng = np.random.default_rng(1)
+    return {"x_train": rng.integers(0, 256, (30, 28, 28), dtype=np.uint8), "y_train": np.arange(30) % 10,
+            "x_test": rng.integers(0, 256, (20, 28, 28), dtype=np.uint8), "y_test": (np.arange(20) * 3) % 10}
+
+
+# --------------------------------------------------------------------------- the shipped sample
+
+@pytest.mark.parametrize("split,size", [("train", 8000), ("test", 2000)])
+def test_sample_split_has_tfds_layout(split, size):
+    ds = data.load_mnist(split, source="sample", verbose=False)
+    spec = ds.element_spec
+    assert set(spec) == {"image", "label"}
+    assert spec["image"].shape == (28, 28, 1) and spec["image"].dtype == tf.uint8
+    assert spec["label"].shape == () and spec["label"].dtype == tf.int64
+    arrays = data.load_mnist_arrays(split, source="sample", verbose=False)
+    assert len(arrays) == size
+    assert np.bincount(arrays.labels, minlength=10).tolist() == [size // 10] * 10
+    assert arrays.images.max() > 200 and arrays.images.min() == 0  # real digits, not blank
+
+
+def test_sample_is_small_and_documented():
+    assert data.SAMPLE_PATH.stat().st_size < 3_000_000
+    readme = (data.SAMPLE_PATH.parent / "README.md").read_text()
+    assert "Attribution-Share Alike 3.0" in readme and "LeCun" in readme
+
+
+def test_loader_prints_source_and_count(capsys):
+    data.load_mnist("test")
+    out = capsys.readouterr().out
+    assert "2,000 examples" in out and "sample" in out
+
+
+def test_quick_mode_uses_the_sample_without_touching_the_network(no_network):
+    assert data.resolve_source() == ("sample", None)
+
+
+def test_offline_full_mode_falls_back_to_the_sample_in_seconds(monkeypatch, no_network, capsys):
+    monkeypatch.setenv("ADVLAB_QUICK", "0")
+    monkeypatch.delenv("ADVLAB_DATA_DIR", raising=False)
+    start = time.perf_counter()
+    ds = data.load_mnist("test")
+    elapsed = time.perf_counter() - start
+    assert elapsed < 20, f"offline fallback took {elapsed:.1f} s"
+    assert ds.cardinality().numpy() == 2000
+    assert "NOT full-MNIST" in capsys.readouterr().out
+
+
+def test_online_full_mode_chooses_tfds(monkeypatch):
+    monkeypatch.setenv("ADVLAB_QUICK", "0")
+    monkeypatch.setattr(data, "tfds_prepared", lambda: False)
+    monkeypatch.setattr(data, "network_reachable", lambda *a, **k: True)
+    assert data.resolve_source() == ("tfds", None)
+    monkeypatch.setattr(data, "network_reachable", lambda *a, **k: False)
+    assert data.resolve_source() == ("sample", None)
+
+
+def test_network_check_is_fast_when_blocked(no_network):
+    start = time.perf_counter()
+    assert data.network_reachable() is False
+    assert time.perf_counter() - start < 5
+
+
+# --------------------------------------------------------------------------- local folders
+
+def test_local_npz_folder_wins_over_everything(tmp_path, tiny_mnist, monkeypatch):
+    np.savez(tmp_path / "mnist.npz", **tiny_mnist)
+    monkeypatch.setenv("ADVLAB_DATA_DIR", str(tmp_path))
+    assert data.resolve_source()[0] == "local"
+    arrays = data.load_mnist_arrays("test", verbose=False)
+    assert "local folder" in arrays.source
+    np.testing.assert_array_equal(arrays.images[..., 0], tiny_mnist["x_test"])
+    np.testing.assert_array_equal(arrays.labels, tiny_mnist["y_test"])
+    assert arrays.labels.dtype == np.int64
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_local_idx_files_plain_and_gzipped(tmp_path, tiny_mnist, suffix):
+    for split, (img, lab) in data.IDX_FILES.items():
+        _write_idx(tmp_path / (img + suffix), tiny_mnist[f"x_{split}"])
+        _write_idx(tmp_path / (lab + suffix), tiny_mnist[f"y_{split}"])
+    arrays = data.load_mnist_arrays("train", data_dir=tmp_path, verbose=False)
+    assert arrays.images.shape == (30, 28, 28, 1)
+    np.testing.assert_array_equal(arrays.labels, tiny_mnist["y_train"])
+
+
+def test_quick_mode_caps_a_local_folder(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    big = {"x_train": rng.integers(0, 256, (9000, 28, 28), dtype=np.uint8), "y_train": np.arange(9000) % 10,
+           "x_test": rng.integers(0, 256, (10, 28, 28), dtype=np.uint8), "y_test": np.arange(10)}
+    np.savez(tmp_path / "mnist.npz", **big)
+    assert len(data.load_mnist_arrays("train", data_dir=tmp_path, verbose=False)) == config.QUICK_SIZES["train"]
+    monkeypatch.setenv("ADVLAB_QUICK", "0")
+    assert len(data.load_mnist_arrays("train", data_dir=tmp_path, verbose=False)) == 9000
+
+
+def test_folder_without_mnist_names_the_expected_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="mnist.npz.*t10k-images-idx3-ubyte"):
+        data.load_mnist("test", data_dir=tmp_path)
+
+
+def test_missing_folder_is_reported(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        data.load_mnist("test", data_dir=tmp_path / "nope")
+
+
+def test_truncated_idx_file_is_reported(tmp_path, tiny_mnist):
+    for split, (img, lab) in data.IDX_FILES.items():
+        _write_idx(tmp_path / img, tiny_mnist[f"x_{split}"])
+        _write_idx(tmp_path / lab, tiny_mnist[f"y_{split}"])
+    path = tmp_path / data.IDX_FILES["test"][0]
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(ValueError, match="truncated"):
+        data.load_mnist("test", data_dir=tmp_path)
+
+
+# --------------------------------------------------------------------------- bad input
+
+def test_unknown_split_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="train, test"):
+        data.load_mnist("validation")
+
+
+def test_unknown_source_is_refused():
+    with pytest.raises(ValueError, match="valid sources"):
+        data.load_mnist("test", source="kaggle")
+
+
+def test_labels_out_of_range_are_refused(tmp_path, tiny_mnist):
+    tiny_mnist["y_test"] = tiny_mnist["y_test"] + 5
+    np.savez(tmp_path / "mnist.npz", **tiny_mnist)
+    with pytest.raises(ValueError, match=r"labels must be in 0\.\.9"):
+        data.load_mnist("test", data_dir=tmp_path)
+
+
+@pytest.mark.parametrize("images,labels,message", [
+    (np.zeros((2, 28, 28), np.float32), np.array([1, 2]), "already normalised"),
+    (np.zeros((2, 32, 32), np.uint8), np.array([1, 2]), "shape"),
+    (np.zeros((3, 28, 28), np.uint8), np.array([1, 2]), "3 images but 2 labels"),
+    (np.zeros((2, 28, 28), np.uint8), np.array([-1, 2]), "0..9"),
+])
+def test_validate_arrays_explains_bad_input(images, labels, message):
+    with pytest.raises(ValueError, match=message):
+        data.validate_arrays(images, labels)
+
+
+def test_normalize_scales_to_unit_range_and_refuses_double_division():
+    features = {"image": tf.constant([[[0]], [[255]]], tf.uint8), "label": tf.constant(3, tf.int64)}
+    out = data.normalize(features)
+    assert out["image"].dtype == tf.float32
+    np.testing.assert_allclose(out["image"].numpy().ravel(), [0.0, 1.0])
+    assert features["image"].dtype == tf.uint8  # input not mutated
+    with pytest.raises(ValueError, match="already normalised"):
+        data.normalize(out)
+    with pytest.raises(ValueError, match="feature dict"):
+        data.normalize(tf.zeros((28, 28, 1), tf.uint8))
+
+
+def test_normalize_refuses_float_images_inside_a_dataset_map():
+    ds = tf.data.Dataset.from_tensor_slices({"image": np.zeros((4, 28, 28, 1), np.float32), "label": np.arange(4)})
+    with pytest.raises(ValueError, match="already normalised"):
+        ds.map(data.normalize)
+
+
+# --------------------------------------------------------------------------- pipelines
+
+def test_pipeline_batches_tuples_and_dicts():
+    hp = config.hparams().replace(batch_size=50)
+    raw = data.load_mnist("test", verbose=False)
+    x, y = next(iter(data.make_pipeline(raw, hp, training=False)))
+    assert x.shape == (50, 28, 28, 1) and x.dtype == tf.float32 and y.dtype == tf.int64
+    assert 0.0 <= float(tf.reduce_min(x)) and float(tf.reduce_max(x)) <= 1.0
+    batch = next(iter(data.make_pipeline(raw, hp, training=False, as_dict=True)))
+    assert set(batch) == {"image", "label"} and batch["image"].shape == (50, 28, 28, 1)
+    np.testing.assert_array_equal(batch["label"], y)  # test pipelines keep their order
+
+
+def test_training_pipeline_is_shuffled_and_complete():
+    hp = config.hparams().replace(batch_size=500)
+    raw = data.load_mnist("test", verbose=False)
+    labels = np.concatenate([y.numpy() for _, y in data.make_pipeline(raw, hp, training=True)])
+    ordered = data.load_mnist_arrays("test", verbose=False).labels
+    assert sorted(labels.tolist()) == sorted(ordered.tolist())
+    assert not np.array_equal(labels, ordered)
+
+
+def test_converters_round_trip():
+    image, label = tf.zeros((2, 28, 28, 1)), tf.constant([1, 2], tf.int64)
+    as_dict = data.convert_to_dictionaries(image, label)
+    back = data.convert_to_tuples(as_dict)
+    assert back[0] is image and back[1] is label
+
+
+def test_pipeline_rejects_tuple_datasets():
+    ds = tf.data.Dataset.from_tensor_slices((np.zeros((4, 28, 28, 1), np.uint8), np.arange(4)))
+    with pytest.raises(ValueError, match="dicts"):
+        data.make_pipeline(ds, training=False)
+
+
+def test_load_normalized_gives_attack_ready_arrays():
+    x, y = data.load_normalized("test", limit=64, verbose=False)
+    assert x.shape == (64, 28, 28, 1) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+    assert y.shape == (64,) and y.dtype == np.int64
+    with pytest.raises(ValueError, match="limit"):
+        data.load_normalized("test", limit=0, verbose=False)

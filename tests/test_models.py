@@ -1,0 +1,69 @@
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers import config, data, models, zoo
+
+
+def test_seed_architecture_has_93322_parameters():
+    assert models.build_base_model(config.HParams()).count_params() == 93_322
+    model = models.build_base_model()
+    assert model.input_names == ["image"]
+    assert model.output_shape == (None, 10)
+    assert model.layers[-1].activation is tf.keras.activations.linear  # logits, no softmax
+
+
+def test_three_keras_apis_build_the_same_function():
+    functional = models.build_base_model()
+    sequential = models.build_sequential_model()
+    subclassed = models.build_subclassed_model()
+    assert functional.count_params() == sequential.count_params() == subclassed.count_params()
+    sequential.set_weights(functional.get_weights())
+    subclassed.set_weights(functional.get_weights())
+    x, _ = data.load_normalized("test", limit=8, verbose=False)
+    expected = functional(x).numpy()
+    np.testing.assert_allclose(sequential(x).numpy(), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(subclassed(x).numpy(), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(subclassed({"image": x}).numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    model = models.build_base_model()
+    x, _ = data.load_normalized("test", limit=4, verbose=False)
+    path = models.save_model(model, tmp_path / "m", {"name": "m", "test_accuracy": 0.5})
+    loaded, meta = models.load_model(tmp_path / "m")
+    np.testing.assert_allclose(loaded(x).numpy(), model(x).numpy(), rtol=1e-6)
+    assert path.suffix == ".keras" and meta["name"] == "m" and "saved_at" in meta
+    with pytest.raises(FileNotFoundError):
+        models.load_model(tmp_path / "absent")
+
+
+def test_cache_key_separates_mode_and_data_source(monkeypatch, tmp_path):
+    quick = zoo.cache_key("base")
+    assert "-quick-sample-" in quick
+    monkeypatch.setenv("ADVLAB_QUICK", "0")
+    monkeypatch.setattr(data, "network_reachable", lambda *a, **k: False)
+    monkeypatch.setattr(data, "tfds_prepared", lambda: False)
+    assert "-full-sample-" in zoo.cache_key("base")
+    monkeypatch.setenv("ADVLAB_DATA_DIR", str(tmp_path))
+    full_local = zoo.cache_key("base")
+    assert "-full-local-" in full_local and full_local.split("-")[-1] != quick.split("-")[-1]
+
+
+def test_zoo_trains_once_then_loads(capsys):
+    with pytest.raises(KeyError, match="knows"):
+        zoo.get("no_such_model")
+    assert "base" in zoo.names()
+    model = zoo.get("base")
+    first = capsys.readouterr().out
+    assert "training 'base'" in first and "stored 'base'" in first
+    meta = json.loads(zoo.path("base").with_suffix(".json").read_text())
+    assert meta["mode"] == "quick" and "sample" in meta["data_source"] and meta["train_examples"] == 8000
+    assert meta["test_accuracy"] > config.THRESHOLDS["base_clean_accuracy"]
+    assert len(meta["history"]["loss"]) == config.hparams().epochs
+    again = zoo.get("base")
+    assert "loaded 'base'" in capsys.readouterr().out
+    x, _ = data.load_normalized("test", limit=8, verbose=False)
+    np.testing.assert_allclose(again(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-5)
