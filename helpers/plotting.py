@@ -92,3 +92,50 @@ def confusion_matrix(matrix: np.ndarray, title: str = "confusion matrix"):
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def accuracy_vs_epsilon(table, title: str = "accuracy under attack", ax=None):
+    """Accuracy (y, %) against eps (x), one line per (model, attack) of a tidy table.
+
+    ``table``: a pandas DataFrame (or list of dicts) with columns ``model``,
+    ``attack``, ``eps`` and ``accuracy`` (fraction 0..1). Put the threat
+    model (norm, steps, restarts, images) in ``title``.
+    """
+    import pandas as pd
+
+    table = pd.DataFrame(table)
+    missing = {"model", "attack", "eps", "accuracy"} - set(table.columns)
+    if missing:
+        raise KeyError(f"the table lacks columns {sorted(missing)}")
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6.5, 4))
+    styles = ["-", "--", ":", "-."]
+    attacks_seen = list(dict.fromkeys(table["attack"]))
+    colors = dict(zip(dict.fromkeys(table["model"]), plt.rcParams["axes.prop_cycle"].by_key()["color"] * 3))
+    for (model, attack), rows in table.groupby(["model", "attack"], sort=False):
+        rows = rows.sort_values("eps")
+        ax.plot(rows["eps"], 100 * rows["accuracy"], marker="o", color=colors[model],
+                linestyle=styles[attacks_seen.index(attack) % len(styles)], label=f"{model} · {attack}")
+    ax.set_xlabel("epsilon (L-inf, pixel range [0, 1])")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(-2, 102)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def signed_heatmaps(arrays, titles, size: float = 2.4, suptitle: str | None = None):
+    """Side-by-side maps of signed arrays (gradients, perturbations): red positive, blue negative, white zero."""
+    fig, axes = plt.subplots(1, len(arrays), figsize=(size * len(arrays), size * 1.1), squeeze=False)
+    for ax, array, title in zip(axes.flat, arrays, titles):
+        array = _as_2d(np.asarray(array, dtype=float))
+        limit = float(np.max(np.abs(array))) or 1.0
+        im = ax.imshow(array, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig

@@ -1,4 +1,4 @@
-"""Training: standard training (this file's first part); adversarial training follows.
+"""Training: standard training, NSL's adversarial regularisation, and hand-written adversarial training.
 
 All trainers take batched ``tf.data`` pipelines of ``(image, label)`` with
 float32 images (batch, 28, 28, 1) in [0, 1], show a progress bar (tqdm),
@@ -11,8 +11,8 @@ import time
 import tensorflow as tf
 from tqdm.keras import TqdmCallback
 
-from . import models
-from .config import HParams
+from . import attacks, models
+from .config import LABEL_KEY, HParams
 
 
 def progress_bar(verbose: int = 1) -> list:
@@ -46,3 +46,164 @@ def train_classifier(model: tf.keras.Model, train: tf.data.Dataset, hparams: HPa
     models.compile_classifier(model, hparams.learning_rate)
     return model.fit(train, epochs=epochs or hparams.epochs, validation_data=validation, verbose=0,
                      callbacks=[EpochTimer()] + progress_bar(verbose))
+
+
+# --------------------------------------------------------------------------- NSL's adversarial regularisation
+
+def nsl_config(hparams: HParams, **overrides):
+    """The seed tutorial's NSL configuration: multiplier 0.2, step size 0.2, L-infinity (from ``hparams``)."""
+    import neural_structured_learning as nsl
+
+    settings = dict(multiplier=hparams.adv_multiplier, adv_step_size=hparams.adv_step_size,
+                    adv_grad_norm=hparams.adv_grad_norm)
+    settings.update(overrides)
+    return nsl.configs.make_adv_reg_config(**settings)
+
+
+def nsl_wrap(base_model: tf.keras.Model, hparams: HParams, *, compile: bool = True, **config_overrides):
+    """Wrap ``base_model`` in ``nsl.keras.AdversarialRegularization`` (label key ``"label"``), compiled.
+
+    The wrapper takes feature dicts ``{"image", "label"}``: it needs the
+    label to compute the adversarial loss inside its own forward pass.
+    Its ``base_model`` attribute is the plain model, which shares the weights.
+    """
+    import neural_structured_learning as nsl
+
+    adv_model = nsl.keras.AdversarialRegularization(
+        base_model, label_keys=[LABEL_KEY], adv_config=nsl_config(hparams, **config_overrides))
+    if compile:
+        adv_model.compile(optimizer=tf.keras.optimizers.Adam(hparams.learning_rate),
+                          loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                          metrics=[tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    return adv_model
+
+
+def train_nsl(base_model: tf.keras.Model, train_dicts: tf.data.Dataset, hparams: HParams, *,
+              verbose: int = 1, epochs: int | None = None):
+    """Adversarially regularise ``base_model`` with NSL on batches of feature dicts.
+
+    Returns ``(adv_model, history)``; ``adv_model.base_model`` is the trained plain model.
+    """
+    adv_model = nsl_wrap(base_model, hparams)
+    history = adv_model.fit(train_dicts, epochs=epochs or hparams.epochs, verbose=0,
+                            callbacks=[EpochTimer()] + progress_bar(verbose))
+    return adv_model, history
+
+
+# --------------------------------------------------------------------------- hand-written adversarial training
+
+ADV_METHODS = ("fgsm", "fast", "pgd")
+
+
+class AdversarialTrainer(tf.keras.Model):
+    """Adversarial training done right: a Keras model whose ``train_step`` builds the adversarial batch.
+
+    For every batch: (1) craft ``x_adv`` against the *current* weights with
+    the chosen method, the gradient's **sign**, clipped to [0, 1] and to the
+    eps-ball, with the model in an explicit mode (``attack_training_mode``,
+    default False: inference mode, as at test time); (2) take one optimiser
+    step on ``(1 - mix) * CE(clean) + mix * CE(adversarial)`` with the model in
+    training mode. ``fit`` is called once, for all epochs.
+
+    Methods:
+      ``"fgsm"``  one signed step of size eps from the clean image (Goodfellow et al. 2015);
+      ``"fast"``  FGSM from a uniform random start, step ``alpha`` (default 1.25 eps), projected
+                  (Wong, Rice & Kolter 2020, "fast is better than free");
+      ``"pgd"``   ``steps`` steps of size ``step_size`` (default 2.5 eps / steps) from a random start
+                  (Madry et al. 2018).
+    ``warmup_steps`` ramps eps linearly from 0 over the first optimiser steps
+    (without it, PGD training at eps 0.3 can sit at chance accuracy).
+
+    The trainer wraps ``base_model`` and shares its weights; save the
+    ``base_model`` (a plain Keras model), not the trainer.
+    """
+
+    def __init__(self, base_model: tf.keras.Model, *, method: str = "pgd", eps: float = 0.3, steps: int = 7,
+                 step_size: float | None = None, alpha: float | None = None, mix: float = 0.5,
+                 norm: str = "inf", warmup_steps: int = 0, attack_training_mode: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        if method not in ADV_METHODS:
+            raise ValueError(f"unknown method {method!r}; use one of {', '.join(ADV_METHODS)}")
+        if not 0.0 <= mix <= 1.0:
+            raise ValueError(f"mix is the weight of the adversarial loss and must be in [0, 1], got {mix}")
+        if eps < 0 or steps < 1 or warmup_steps < 0:
+            raise ValueError("eps must be >= 0, steps >= 1 and warmup_steps >= 0")
+        self.base_model = base_model
+        self.method, self.eps, self.mix, self.warmup_steps = method, float(eps), float(mix), int(warmup_steps)
+        self.norm = attacks._norm(norm)
+        self.attack_training_mode = bool(attack_training_mode)
+        if method == "pgd":
+            self.steps, self.step_size, self.rand_init = int(steps), step_size, True
+        elif method == "fast":
+            self.steps, self.step_size, self.rand_init = 1, alpha, True
+        else:
+            self.steps, self.step_size, self.rand_init = 1, None, False
+        self._loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        self.loss_tracker = tf.keras.metrics.Mean(name="loss")
+        self.clean_accuracy = tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        self.adv_accuracy = tf.keras.metrics.SparseCategoricalAccuracy(name="adv_accuracy")
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.clean_accuracy, self.adv_accuracy]
+
+    def call(self, inputs, training=False):
+        return self.base_model(inputs, training=training)
+
+    def current_eps(self) -> tf.Tensor:
+        """Eps for the next step: ramps linearly from 0 to ``eps`` over ``warmup_steps`` optimiser steps."""
+        if self.warmup_steps == 0:
+            return tf.constant(self.eps, tf.float32)
+        progress = tf.cast(self.optimizer.iterations + 1, tf.float32) / float(self.warmup_steps)
+        return self.eps * tf.minimum(1.0, progress)
+
+    def adversarial_batch(self, x, y, eps=None):
+        """The adversarial version of a clean batch, crafted as ``train_step`` does."""
+        eps = self.current_eps() if eps is None else tf.constant(eps, tf.float32)
+        if self.method == "pgd":
+            step = self.step_size if self.step_size is not None else 2.5 * eps / self.steps
+        elif self.method == "fast":
+            step = self.step_size if self.step_size is not None else 1.25 * eps
+        else:
+            step = eps
+        x_adv = attacks.pgd_graph(self.base_model, x, y, eps, step, self.steps, self.norm,
+                                  rand_init=self.rand_init, training=self.attack_training_mode)
+        return tf.stop_gradient(x_adv)
+
+    def train_step(self, data):
+        x, y = data
+        x_adv = self.adversarial_batch(x, y)
+        with tf.GradientTape() as tape:
+            logits_adv = self.base_model(x_adv, training=True)
+            logits_clean = self.base_model(x, training=True)
+            loss = self.mix * self._loss(y, logits_adv)
+            if self.mix < 1.0:
+                loss += (1.0 - self.mix) * self._loss(y, logits_clean)
+            loss += sum(self.base_model.losses)
+        grads = tape.gradient(loss, self.base_model.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.base_model.trainable_variables))
+        self.loss_tracker.update_state(loss)
+        self.clean_accuracy.update_state(y, logits_clean)
+        self.adv_accuracy.update_state(y, logits_adv)
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data):
+        x, y = data
+        logits = self.base_model(x, training=False)
+        self.loss_tracker.update_state(self._loss(y, logits))
+        self.clean_accuracy.update_state(y, logits)
+        return {m.name: m.result() for m in (self.loss_tracker, self.clean_accuracy)}
+
+
+def train_adversarial(base_model: tf.keras.Model, train: tf.data.Dataset, hparams: HParams, *,
+                      verbose: int = 1, epochs: int | None = None, learning_rate: float | None = None,
+                      **trainer_kwargs):
+    """Adversarially train ``base_model`` with :class:`AdversarialTrainer`; returns ``(trainer, history)``.
+
+    ``trainer_kwargs`` go to the trainer (method, eps, steps, mix, warmup_steps, ...).
+    """
+    trainer = AdversarialTrainer(base_model, **trainer_kwargs)
+    trainer.compile(optimizer=tf.keras.optimizers.Adam(learning_rate or hparams.learning_rate))
+    history = trainer.fit(train, epochs=epochs or hparams.epochs, verbose=0,
+                          callbacks=[EpochTimer()] + progress_bar(verbose))
+    return trainer, history

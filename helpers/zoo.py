@@ -167,4 +167,38 @@ def _train_base(hp: HParams, train_ds: tf.data.Dataset, verbose: int):
     return model, {"history": history.history}
 
 
+def _train_nsl(hp: HParams, train_ds: tf.data.Dataset, verbose: int):
+    model = models.build_base_model(hp)
+    _, history = training.train_nsl(model, train_ds.map(data.convert_to_dictionaries), hp, verbose=verbose)
+    return model, {"history": history.history}
+
+
+def _adversarial(**settings):
+    """A recipe function for :class:`training.AdversarialTrainer` with these settings.
+
+    ``warmup_fraction`` ramps eps over that fraction of all optimiser steps.
+    """
+    def train(hp: HParams, train_ds: tf.data.Dataset, verbose: int):
+        kwargs = dict(settings)
+        fraction = kwargs.pop("warmup_fraction", 0.0)
+        steps_per_epoch = int(train_ds.cardinality().numpy())
+        kwargs["warmup_steps"] = int(round(fraction * steps_per_epoch * hp.epochs))
+        model = models.build_base_model(hp)
+        _, history = training.train_adversarial(model, train_ds, hp, verbose=verbose, **kwargs)
+        return model, {"history": history.history, "warmup_steps": kwargs["warmup_steps"]}
+    return train
+
+
 register("base", Recipe(_train_base, "the seed tutorial's CNN, standard training"))
+register("nsl", Recipe(_train_nsl, "the seed CNN with NSL adversarial regularisation "
+                                   "(multiplier 0.2, step 0.2, L-inf), as in the seed tutorial"))
+_FGSM_AT = dict(method="fgsm", eps=0.3, mix=0.5)
+_FAST_AT = dict(method="fast", eps=0.3, alpha=0.375, mix=1.0)
+_PGD_AT = dict(method="pgd", eps=0.3, steps=7, mix=1.0, warmup_fraction=0.3)
+register("fgsm_at", Recipe(_adversarial(**_FGSM_AT), "the seed CNN, FGSM adversarial training "
+                           "(L-inf eps 0.3, half clean and half adversarial loss)", settings=_FGSM_AT))
+register("fast_at", Recipe(_adversarial(**_FAST_AT), "the seed CNN, fast adversarial training "
+                           "(FGSM from a random start, L-inf eps 0.3, step 0.375; Wong et al. 2020)", settings=_FAST_AT))
+register("pgd_at", Recipe(_adversarial(**_PGD_AT), "the seed CNN, PGD adversarial training "
+                          "(L-inf eps 0.3, 7 steps, eps ramped over the first 30% of steps; Madry et al. 2018)",
+                          settings=_PGD_AT))

@@ -1,0 +1,249 @@
+"""Adversarial attacks, written from scratch in TensorFlow.
+
+One signature for every attack::
+
+    attack(model, x, y=None, *, eps, ...) -> x_adv
+
+- ``model``: a Keras model (or any callable) mapping float32 images to
+  **logits** (batch, classes). It is always called with ``training=False``:
+  an attack probes the deployed network, BatchNormalization and Dropout in
+  inference mode.
+- ``x``: float32 images in [0, 1], shape (batch, 28, 28, 1) (any image shape
+  works). Never modified.
+- ``y``: integer labels (batch,). When omitted, the model's own predictions
+  are used, which avoids "label leaking" (Kurakin et al. 2017): a
+  perturbation built from the true label can leak it.
+- ``eps``: the perturbation budget in the units of images in [0, 1]
+  (L-infinity: per pixel; L2: Euclidean norm of the whole perturbation).
+- Returns a new float32 tensor inside the eps-ball around ``x`` and inside
+  [0, 1].
+
+Every argument is checked in one place, :func:`_validate`, which raises a
+``ValueError`` that says what is wrong. The inner loops are compiled with
+``tf.function`` and run on the GPU when there is one.
+
+References: Goodfellow, Shlens, Szegedy, "Explaining and harnessing
+adversarial examples" (2015, FGSM); Madry et al., "Towards deep learning
+models resistant to adversarial attacks" (2018, PGD); Carlini & Wagner,
+"Towards evaluating the robustness of neural networks" (2017, margin loss).
+"""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+NORMS = ("inf", "2")
+LOSSES = ("ce", "margin")
+_NORM_ALIASES = {"inf": "inf", "linf": "inf", "infinity": "inf", np.inf: "inf", float("inf"): "inf",
+                 "2": "2", "l2": "2", 2: "2"}
+_TINY = 1e-12
+
+
+# --------------------------------------------------------------------------- validation, in one place
+
+def _norm(norm) -> str:
+    key = norm.lower() if isinstance(norm, str) else norm
+    try:
+        return _NORM_ALIASES[key]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown norm {norm!r}; use 'inf' (L-infinity) or '2' (L2)") from None
+
+
+def _validate(model, x, y, *, eps, norm="inf", steps=1, step_size=None, restarts=1, loss="ce",
+              targeted=False):
+    """Check an attack's arguments; return ``(x, y, norm)`` as tensors and a canonical norm name."""
+    norm = _norm(norm)
+    if not np.isfinite(eps) or eps < 0:
+        raise ValueError(f"eps must be a finite number >= 0 (in units of images in [0, 1]), got {eps}")
+    if int(steps) != steps or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps}")
+    if int(restarts) != restarts or restarts < 1:
+        raise ValueError(f"restarts must be a positive integer, got {restarts}")
+    if step_size is not None and (not np.isfinite(step_size) or step_size <= 0):
+        raise ValueError(f"step_size must be > 0, got {step_size}")
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; use one of {', '.join(LOSSES)}")
+    if not callable(model):
+        raise ValueError("model must be a Keras model or callable that returns logits")
+    x_np = x.numpy() if isinstance(x, tf.Tensor) else np.asarray(x)
+    if x_np.dtype != np.float32:
+        raise ValueError(f"images must be float32 in [0, 1], got {x_np.dtype}: did you forget to normalise?")
+    if x_np.ndim < 2 or len(x_np) == 0:
+        raise ValueError(f"x must be a non-empty batch of images, got shape {x_np.shape}")
+    lo, hi = float(x_np.min()), float(x_np.max())
+    if lo < 0.0 or hi > 1.0:
+        raise ValueError(f"images must be in [0, 1], found values in [{lo:.3g}, {hi:.3g}]: did you forget to normalise?")
+    x_t = tf.convert_to_tensor(x_np)
+    if y is None:
+        if targeted:
+            raise ValueError("a targeted attack needs the target labels as y")
+        y_t = tf.argmax(model(x_t, training=False), axis=-1)
+    else:
+        y_np = y.numpy() if isinstance(y, tf.Tensor) else np.asarray(y)
+        if y_np.shape != (len(x_np),):
+            raise ValueError(f"labels must have shape ({len(x_np)},) to match the batch, got {y_np.shape}")
+        if not np.issubdtype(y_np.dtype, np.integer):
+            raise ValueError(f"labels must be integers (class indices), got {y_np.dtype}")
+        y_t = tf.convert_to_tensor(y_np.astype(np.int64))
+    return x_t, tf.cast(y_t, tf.int64), norm
+
+
+# --------------------------------------------------------------------------- building blocks (graph-safe)
+
+def margin(logits: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+    """Carlini–Wagner margin per example: ``max_{j != y} Z_j - Z_y`` (positive when misclassified)."""
+    num_classes = tf.shape(logits)[-1]
+    one_hot = tf.one_hot(y, num_classes, dtype=logits.dtype)
+    true_logit = tf.reduce_sum(one_hot * logits, axis=-1)
+    other = tf.reduce_max(logits - one_hot * 1e9, axis=-1)
+    return other - true_logit
+
+
+def attack_objective(logits: tf.Tensor, y: tf.Tensor, loss: str, targeted: bool) -> tf.Tensor:
+    """Per-example quantity the attacker *increases*.
+
+    Untargeted: the cross-entropy of the true class, or the margin by which
+    some other class beats it. Targeted (``y`` = target): minus the
+    cross-entropy of the target, or the margin by which the target beats all others.
+    """
+    if loss == "ce":
+        value = tf.keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
+    else:
+        value = margin(logits, y)
+    return -value if targeted else value
+
+
+def _per_example_norm(t: tf.Tensor, order: str) -> tf.Tensor:
+    axes = tf.range(1, tf.rank(t))
+    if order == "inf":
+        return tf.reduce_max(tf.abs(t), axis=axes, keepdims=True)
+    return tf.sqrt(tf.reduce_sum(tf.square(t), axis=axes, keepdims=True))
+
+
+def _step_direction(grad: tf.Tensor, norm: str) -> tf.Tensor:
+    """Steepest ascent direction of unit size in ``norm``: sign(g) for L-infinity, g/||g||_2 for L2."""
+    if norm == "inf":
+        return tf.sign(grad)
+    return grad / tf.maximum(_per_example_norm(grad, "2"), _TINY)
+
+
+def project(x_adv: tf.Tensor, x: tf.Tensor, eps, norm: str) -> tf.Tensor:
+    """Project ``x_adv`` into the eps-ball around ``x`` (in ``norm``) and into [0, 1]."""
+    delta = x_adv - x
+    if norm == "inf":
+        delta = tf.clip_by_value(delta, -eps, eps)
+    else:
+        scale = tf.minimum(1.0, eps / tf.maximum(_per_example_norm(delta, "2"), _TINY))
+        delta = delta * scale
+    return tf.clip_by_value(x + delta, 0.0, 1.0)
+
+
+def random_start(x: tf.Tensor, eps, norm: str, seed=None) -> tf.Tensor:
+    """A uniformly random point of the eps-ball around ``x`` (clipped to [0, 1])."""
+    if norm == "inf":
+        noise = tf.random.uniform(tf.shape(x), -eps, eps, dtype=x.dtype, seed=seed)
+    else:
+        direction = tf.random.normal(tf.shape(x), dtype=x.dtype, seed=seed)
+        direction = direction / tf.maximum(_per_example_norm(direction, "2"), _TINY)
+        dims = tf.cast(tf.reduce_prod(tf.shape(x)[1:]), x.dtype)
+        shape = tf.concat([tf.shape(x)[:1], tf.ones_like(tf.shape(x)[1:])], axis=0)
+        radius = eps * tf.random.uniform(shape, dtype=x.dtype, seed=seed) ** (1.0 / dims)
+        noise = direction * radius
+    return tf.clip_by_value(x + noise, 0.0, 1.0)
+
+
+def input_gradient(model, x: tf.Tensor, y: tf.Tensor, loss: str = "ce", targeted: bool = False,
+                   training: bool = False):
+    """``(objective, gradient)``: the attack objective per example and its gradient w.r.t. ``x``.
+
+    ``training`` is the mode the model runs in while the gradient is taken
+    (False for attacks; adversarial training may choose).
+    """
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        objective = attack_objective(model(x, training=training), y, loss, targeted)
+    return objective, tape.gradient(objective, x)
+
+
+def pgd_graph(model, x, y, eps, step_size, steps, norm: str, loss: str = "ce", targeted: bool = False,
+              rand_init: bool = True, training: bool = False):
+    """The PGD loop, graph-safe and unvalidated: for attacks and for adversarial training steps.
+
+    ``steps`` may be a tensor. Returns the last iterate (batch like ``x``).
+    """
+    x_adv = random_start(x, eps, norm) if rand_init else tf.identity(x)
+
+    def step(i, x_adv):
+        _, grad = input_gradient(model, x_adv, y, loss, targeted, training)
+        x_next = project(x_adv + step_size * _step_direction(grad, norm), x, eps, norm)
+        return i + 1, tf.stop_gradient(x_next)
+
+    # An explicit while_loop (not a Python loop) so the graph stays small and `steps` may be a tensor.
+    _, x_adv = tf.while_loop(lambda i, _: i < steps, step, [tf.constant(0, tf.int32), x_adv])
+    return x_adv
+
+
+@tf.function(reduce_retracing=True)
+def _pgd_compiled(model, x, y, eps, step_size, steps, norm, loss, targeted, rand_init):
+    x_adv = pgd_graph(model, x, y, eps, step_size, steps, norm, loss, targeted, rand_init)
+    logits = model(x_adv, training=False)
+    objective = attack_objective(logits, y, loss, targeted)
+    prediction = tf.argmax(logits, axis=-1)
+    success = tf.equal(prediction, y) if targeted else tf.not_equal(prediction, y)
+    return x_adv, objective, success
+
+
+@tf.function(reduce_retracing=True)
+def _fgm_compiled(model, x, y, eps, norm, loss, targeted):
+    _, grad = input_gradient(model, x, y, loss, targeted)
+    return project(x + eps * _step_direction(grad, norm), x, eps, norm)
+
+
+# --------------------------------------------------------------------------- the attacks
+
+def fgsm(model, x, y=None, *, eps: float, norm="inf", loss: str = "ce", targeted: bool = False) -> tf.Tensor:
+    """Fast gradient sign method (Goodfellow et al. 2015): one step of size ``eps``.
+
+    L-infinity (default): ``x + eps * sign(grad)``. L2 (``norm="2"``), the
+    "fast gradient method": ``x + eps * grad / ||grad||_2``. The gradient is
+    of the cross-entropy (``loss="ce"``) or the C&W margin (``"margin"``);
+    targeted attacks step *down* the loss of the target class ``y``.
+    Result clipped to [0, 1].
+    """
+    x_t, y_t, norm = _validate(model, x, y, eps=eps, norm=norm, loss=loss, targeted=targeted)
+    return _fgm_compiled(model, x_t, y_t, tf.constant(eps, tf.float32), norm, loss, bool(targeted))
+
+
+def pgd(model, x, y=None, *, eps: float, steps: int = 40, step_size: float | None = None, norm="inf",
+        restarts: int = 1, random_init: bool = True, loss: str = "ce", targeted: bool = False,
+        seed: int | None = None) -> tf.Tensor:
+    """Projected gradient descent (Madry et al. 2018).
+
+    ``steps`` steps of size ``step_size`` (default ``2.5 * eps / steps``,
+    Madry et al.'s choice) along sign(grad) (L-infinity) or the normalised
+    gradient (L2), each followed by projection onto the eps-ball and [0, 1].
+    ``random_init`` starts from a uniform random point of the ball. With
+    ``restarts > 1`` the attack is run again from new random starts and, per
+    example, keeps the restart that fools the model (for untargeted attacks:
+    any wrong class; targeted: the target), or else the one with the
+    highest objective. ``loss="margin"`` uses the Carlini–Wagner margin on
+    logits instead of cross-entropy (stronger when the softmax saturates).
+    """
+    x_t, y_t, norm = _validate(model, x, y, eps=eps, norm=norm, steps=steps, step_size=step_size,
+                               restarts=restarts, loss=loss, targeted=targeted)
+    if step_size is None:
+        step_size = 2.5 * eps / steps
+    if seed is not None:
+        tf.random.set_seed(seed)
+    if restarts > 1 and not random_init:
+        raise ValueError("restarts > 1 need random_init=True (without it every restart is the same)")
+    args = (tf.constant(eps, tf.float32), tf.constant(step_size, tf.float32), tf.constant(steps, tf.int32),
+            norm, loss, bool(targeted), bool(random_init))
+    best, best_obj, best_success = _pgd_compiled(model, x_t, y_t, *args)
+    for _ in range(restarts - 1):
+        x_adv, obj, success = _pgd_compiled(model, x_t, y_t, *args)
+        better = (success & ~best_success) | ((success == best_success) & (obj > best_obj))
+        best = tf.where(tf.reshape(better, [-1] + [1] * (len(x_t.shape) - 1)), x_adv, best)
+        best_obj = tf.where(better, obj, best_obj)
+        best_success = best_success | success
+    return best
