@@ -88,3 +88,20 @@ def timed(fn: Callable, *args, **kwargs):
     start = time.perf_counter()
     result = fn(*args, **kwargs)
     return result, time.perf_counter() - start
+
+
+def art_classifier(model, input_shape=(28, 28, 1), num_classes: int = 10):
+    """The model wrapped as the Adversarial Robustness Toolbox's ``TensorFlowV2Classifier``.
+
+    Cross-entropy on logits, inputs clipped to [0, 1]: the independent
+    referee for our own attacks.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ART warns that PyTorch is absent; it is not needed here
+        from art.estimators.classification import TensorFlowV2Classifier
+
+    return TensorFlowV2Classifier(model=model, nb_classes=num_classes, input_shape=input_shape,
+                                  loss_object=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                                  clip_values=(0.0, 1.0))

@@ -125,6 +125,10 @@ def store(name: str, model: tf.keras.Model, info: dict, *, verbose: int = 1) -> 
     """
     recipe = _recipe(name)
     where = path(name)
+    info = dict(info)
+    epoch_seconds = info.get("history", {}).get("epoch_seconds")
+    if "train_seconds" not in info and epoch_seconds:
+        info["train_seconds"] = round(float(sum(epoch_seconds)), 1)
     x_test, y_test = data.load_normalized("test", verbose=False)
     meta = {
         "name": name, "description": recipe.description, "mode": config.mode(),

@@ -34,3 +34,23 @@ def no_network(monkeypatch, tmp_path):
 
 def python_exe():
     return sys.executable
+
+
+@pytest.fixture(scope="session")
+def base_model(tmp_path_factory):
+    """The quick-mode base model from the zoo (trained once per test session, about 10 s)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ADVLAB_ARTIFACTS", str(tmp_path_factory.getbasetemp() / "artifacts"))
+    from helpers import zoo
+
+    model = zoo.get("base", verbose=0)
+    mp.undo()
+    return model
+
+
+@pytest.fixture(scope="session")
+def test_batch():
+    """500 normalised test images (float32, [0, 1]) and their int64 labels."""
+    from helpers import data
+
+    return data.load_normalized("test", limit=500, verbose=False)

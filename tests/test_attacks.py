@@ -1,0 +1,145 @@
+import functools
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers import attacks, evaluation
+
+
+def _l2(d):
+    return np.sqrt((np.asarray(d) ** 2).reshape(len(d), -1).sum(axis=1))
+
+
+ATTACKS = {
+    "fgsm": functools.partial(attacks.fgsm, eps=0.2),
+    "fgm_l2": functools.partial(attacks.fgsm, eps=1.5, norm="2"),
+    "pgd": functools.partial(attacks.pgd, eps=0.2, steps=5),
+    "pgd_l2": functools.partial(attacks.pgd, eps=1.5, steps=5, norm="l2"),
+    "pgd_margin_restarts": functools.partial(attacks.pgd, eps=0.2, steps=5, loss="margin", restarts=2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_contract_ball_range_dtype_and_no_mutation(name, base_model, test_batch):
+    x, y = test_batch[0][:64], test_batch[1][:64]
+    before = x.copy()
+    x_adv = ATTACKS[name](base_model, x, y)
+    np.testing.assert_array_equal(x, before)  # input untouched
+    x_adv = np.asarray(x_adv)
+    assert x_adv.dtype == np.float32 and x_adv.shape == x.shape
+    assert x_adv.min() >= 0.0 and x_adv.max() <= 1.0
+    eps = ATTACKS[name].keywords["eps"]
+    if ATTACKS[name].keywords.get("norm", "inf") == "inf":
+        assert np.abs(x_adv - x).max() <= eps + 1e-6
+    else:
+        assert _l2(x_adv - x).max() <= eps + 1e-4
+    assert np.abs(x_adv - x).max() > 0  # it did something
+    assert evaluation.accuracy(base_model, x_adv, y) < evaluation.accuracy(base_model, x, y)
+
+
+def test_fgsm_matches_the_adversarial_robustness_toolbox(base_model, test_batch):
+    from art.attacks.evasion import FastGradientMethod
+
+    x, y = test_batch
+    classifier = evaluation.art_classifier(base_model)
+    for norm, eps in ((np.inf, 0.2), (2, 2.0)):
+        ours = attacks.fgsm(base_model, x, y, eps=eps, norm="inf" if norm == np.inf else "2").numpy()
+        theirs = FastGradientMethod(classifier, norm=norm, eps=eps, batch_size=500).generate(x, y=y)
+        np.testing.assert_allclose(ours, theirs, atol=1e-5)
+
+
+def test_pgd_accuracy_matches_the_adversarial_robustness_toolbox(base_model, test_batch):
+    from art.attacks.evasion import ProjectedGradientDescent
+
+    x, y = test_batch
+    classifier = evaluation.art_classifier(base_model)
+    theirs = ProjectedGradientDescent(classifier, norm=np.inf, eps=0.1, eps_step=0.01, max_iter=40,
+                                      num_random_init=0, batch_size=500, verbose=False).generate(x, y=y)
+    ours = attacks.pgd(base_model, x, y, eps=0.1, steps=40, step_size=0.01, random_init=False).numpy()
+    acc_theirs, acc_ours = evaluation.accuracy(base_model, theirs, y), evaluation.accuracy(base_model, ours, y)
+    assert abs(acc_theirs - acc_ours) <= 0.01, (acc_ours, acc_theirs)
+    assert acc_ours < evaluation.accuracy(base_model, x, y) - 0.1  # the attack bites
+
+
+def test_pgd_is_at_least_as_strong_as_fgsm(base_model, test_batch):
+    x, y = test_batch
+    fgsm_acc = evaluation.accuracy(base_model, attacks.fgsm(base_model, x, y, eps=0.2).numpy(), y)
+    pgd_acc = evaluation.accuracy(base_model, attacks.pgd(base_model, x, y, eps=0.2, steps=20).numpy(), y)
+    assert pgd_acc <= fgsm_acc
+
+
+def test_restarts_keep_the_best_restart_per_example(base_model, test_batch):
+    x, y = test_batch[0][:200], test_batch[1][:200]
+    one = attacks.pgd(base_model, x, y, eps=0.15, steps=5, seed=7).numpy()
+    again = attacks.pgd(base_model, x, y, eps=0.15, steps=5, seed=7).numpy()
+    np.testing.assert_array_equal(one, again)  # seeded runs repeat
+    five = attacks.pgd(base_model, x, y, eps=0.15, steps=5, restarts=5, seed=7).numpy()
+    fooled_one = evaluation.predict_labels(base_model, one) != y
+    fooled_five = evaluation.predict_labels(base_model, five) != y
+    assert np.all(fooled_five[fooled_one]), "a restart must never lose an example the first restart fooled"
+    assert fooled_five.sum() >= fooled_one.sum()
+
+
+def test_targeted_pgd_reaches_the_target(base_model, test_batch):
+    x, y = test_batch[0][:100], test_batch[1][:100]
+    target = (y + 1) % 10
+    x_adv = attacks.pgd(base_model, x, target, eps=0.3, steps=40, targeted=True)
+    reached = np.mean(evaluation.predict_labels(base_model, x_adv.numpy()) == target)
+    assert reached > 0.8
+
+
+def test_labels_default_to_the_models_predictions(base_model, test_batch):
+    x = test_batch[0][:32]
+    predictions = evaluation.predict_labels(base_model, x)
+    np.testing.assert_array_equal(attacks.fgsm(base_model, x, eps=0.1).numpy(),
+                                  attacks.fgsm(base_model, x, predictions, eps=0.1).numpy())
+
+
+def test_margin_is_the_carlini_wagner_margin():
+    logits = tf.constant([[1.0, 5.0, 2.0], [3.0, 0.0, -1.0]])
+    np.testing.assert_allclose(attacks.margin(logits, tf.constant([1, 0], tf.int64)).numpy(), [-3.0, -3.0])
+    np.testing.assert_allclose(attacks.margin(logits, tf.constant([0, 2], tf.int64)).numpy(), [4.0, 4.0])
+
+
+def test_eps_zero_changes_nothing(base_model, test_batch):
+    x, y = test_batch[0][:16], test_batch[1][:16]
+    np.testing.assert_array_equal(attacks.pgd(base_model, x, y, eps=0.0, steps=3).numpy(), x)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"eps": -0.1}, "eps must be"),
+    ({"eps": 0.1, "norm": "l3"}, "unknown norm"),
+    ({"eps": 0.1, "steps": 0}, "steps must be"),
+    ({"eps": 0.1, "restarts": 0}, "restarts must be"),
+    ({"eps": 0.1, "loss": "hinge"}, "unknown loss"),
+    ({"eps": 0.1, "step_size": -1.0}, "step_size"),
+    ({"eps": 0.1, "restarts": 3, "random_init": False}, "random_init"),
+])
+def test_bad_arguments_are_refused(base_model, test_batch, kwargs, message):
+    x, y = test_batch[0][:4], test_batch[1][:4]
+    with pytest.raises(ValueError, match=message):
+        attacks.pgd(base_model, x, y, **kwargs)
+
+
+def test_bad_images_and_labels_are_refused(base_model, test_batch):
+    x, y = test_batch[0][:4], test_batch[1][:4]
+    with pytest.raises(ValueError, match="forget to normalise"):
+        attacks.fgsm(base_model, (x * 255).astype(np.uint8), y, eps=0.1)
+    with pytest.raises(ValueError, match="forget to normalise"):
+        attacks.fgsm(base_model, x * 255, y, eps=0.1)
+    with pytest.raises(ValueError, match="shape"):
+        attacks.fgsm(base_model, x, y[:3], eps=0.1)
+    with pytest.raises(ValueError, match="integers"):
+        attacks.fgsm(base_model, x, y.astype(np.float32), eps=0.1)
+    with pytest.raises(ValueError, match="targeted attack needs"):
+        attacks.pgd(base_model, x, None, eps=0.1, targeted=True)
+
+
+def test_robust_accuracy_runs_in_batches_and_names_its_threat_model(base_model, test_batch):
+    x, y = test_batch
+    attack = functools.partial(attacks.pgd, eps=0.1, steps=5)
+    acc, x_adv = evaluation.robust_accuracy(base_model, x, y, attack, batch_size=128, progress=False,
+                                            return_adversarial=True)
+    assert x_adv.shape == x.shape and acc == evaluation.accuracy(base_model, x_adv, y)
+    assert evaluation.threat_model(attack, len(x)) == "L-inf PGD, eps 0.1, 5 steps, 1 restart, 500 images"

@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers import attacks, config, data, evaluation, models, training
+
+
+@pytest.fixture(scope="module")
+def small_train():
+    hp = config.hparams().replace(batch_size=100)
+    split = data.load_mnist_arrays("train", limit=2000, verbose=False)
+    return hp, data.make_pipeline(data.as_dataset(split), hp, training=True)
+
+
+def test_fgsm_trainer_crafts_exactly_fgsm(base_model, test_batch):
+    x, y = test_batch[0][:64], test_batch[1][:64]
+    trainer = training.AdversarialTrainer(base_model, method="fgsm", eps=0.2)
+    np.testing.assert_allclose(trainer.adversarial_batch(tf.constant(x), tf.constant(y), eps=0.2).numpy(),
+                               attacks.fgsm(base_model, x, y, eps=0.2).numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("method", training.ADV_METHODS)
+def test_adversarial_batches_stay_in_the_ball_and_range(base_model, test_batch, method):
+    x, y = test_batch[0][:64], test_batch[1][:64]
+    trainer = training.AdversarialTrainer(base_model, method=method, eps=0.3, steps=3)
+    x_adv = trainer.adversarial_batch(tf.constant(x), tf.constant(y), eps=0.3).numpy()
+    assert np.abs(x_adv - x).max() <= 0.3 + 1e-6 and x_adv.min() >= 0 and x_adv.max() <= 1
+    assert evaluation.accuracy(base_model, x_adv, y) < evaluation.accuracy(base_model, x, y) - 0.1
+
+
+def test_eps_warmup_ramps_linearly():
+    trainer = training.AdversarialTrainer(models.build_base_model(), eps=0.3, warmup_steps=10)
+    trainer.compile(optimizer=tf.keras.optimizers.Adam())
+    assert float(trainer.current_eps()) == pytest.approx(0.03)
+    trainer.optimizer.iterations.assign(4)
+    assert float(trainer.current_eps()) == pytest.approx(0.15)
+    trainer.optimizer.iterations.assign(50)
+    assert float(trainer.current_eps()) == pytest.approx(0.3)
+
+
+def test_attack_mode_is_explicit_for_batchnorm_models(test_batch):
+    inputs = tf.keras.Input((28, 28, 1))
+    h = tf.keras.layers.Flatten()(inputs)
+    h = tf.keras.layers.Dense(32)(h)
+    h = tf.keras.layers.BatchNormalization()(h)
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(10)(tf.keras.layers.ReLU()(h)))
+    x, y = tf.constant(test_batch[0][:32]), tf.constant(test_batch[1][:32])
+    inference = training.AdversarialTrainer(model, method="fgsm", eps=0.1).adversarial_batch(x, y, eps=0.1)
+    batch_stats = training.AdversarialTrainer(model, method="fgsm", eps=0.1,
+                                              attack_training_mode=True).adversarial_batch(x, y, eps=0.1)
+    assert not np.allclose(inference.numpy(), batch_stats.numpy())
+
+
+@pytest.mark.parametrize("kwargs", [{"method": "free"}, {"mix": 1.5}, {"eps": -0.1}, {"steps": 0}])
+def test_bad_trainer_settings_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        training.AdversarialTrainer(models.build_base_model(), **kwargs)
+
+
+def test_pgd_training_learns_and_shares_weights(small_train):
+    hp, train = small_train
+    config.set_seeds(0)
+    model = models.build_base_model(hp)
+    trainer, history = training.train_adversarial(model, train, hp, epochs=2, verbose=0, method="pgd",
+                                                  eps=0.1, steps=3, mix=0.5)
+    assert trainer.base_model is model
+    assert set(history.history) >= {"loss", "accuracy", "adv_accuracy", "epoch_seconds"}
+    assert history.history["loss"][1] < history.history["loss"][0]
+    x, y = data.load_normalized("test", limit=500, verbose=False)
+    assert evaluation.accuracy(model, x, y) > 0.6  # 2 epochs on 2,000 images: it learned
+
+
+def test_nsl_wrapper_uses_the_seed_settings_and_trains(small_train):
+    hp, train = small_train
+    model = models.build_base_model(hp)
+    adv_model = training.nsl_wrap(model, hp)
+    cfg = adv_model.adv_config
+    assert cfg.multiplier == 0.2 and cfg.adv_neighbor_config.adv_step_size == 0.2
+    assert cfg.adv_neighbor_config.adv_grad_norm.value == "infinity"
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    adv_model, history = training.train_nsl(model, train.map(data.convert_to_dictionaries), hp, epochs=1, verbose=0)
+    assert adv_model.base_model is model
+    assert any(not np.allclose(b, w.numpy()) for b, w in zip(before, model.trainable_weights))
+    assert "scaled_adversarial_loss" in history.history
