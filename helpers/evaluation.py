@@ -105,3 +105,28 @@ def art_classifier(model, input_shape=(28, 28, 1), num_classes: int = 10):
     return TensorFlowV2Classifier(model=model, nb_classes=num_classes, input_shape=input_shape,
                                   loss_object=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                                   clip_values=(0.0, 1.0))
+
+
+def seed_tutorial_accuracy(source_model, models: dict, x: np.ndarray, y: np.ndarray, hparams,
+                           batch_size: int | None = None) -> dict:
+    """The seed NSL tutorial's robustness check, exactly: accuracy of each model on perturbed test images.
+
+    The perturbations come from ``source_model`` (the tutorial uses the *base*
+    model) through a reference ``nsl.keras.AdversarialRegularization`` and its
+    ``perturb_on_batch`` (one L-inf step of ``hparams.adv_step_size``), then
+    clipped to [0, 1]. For every model other than ``source_model`` this is a
+    **transfer** attack. Returns ``{name: accuracy}``.
+    """
+    from . import training
+    from .config import IMAGE_KEY, LABEL_KEY
+
+    reference = training.nsl_wrap(source_model, hparams)
+    batch_size = batch_size or hparams.batch_size
+    correct = {name: 0 for name in models}
+    for i in range(0, len(x), batch_size):
+        batch = {IMAGE_KEY: tf.constant(x[i:i + batch_size]), LABEL_KEY: tf.constant(y[i:i + batch_size])}
+        perturbed = reference.perturb_on_batch(batch)
+        images = tf.clip_by_value(perturbed[IMAGE_KEY], 0.0, 1.0)
+        for name, model in models.items():
+            correct[name] += int(np.sum(np.argmax(model(images, training=False).numpy(), -1) == batch[LABEL_KEY].numpy()))
+    return {name: c / len(x) for name, c in correct.items()}
