@@ -9,10 +9,9 @@ backward passes (gradient with respect to the input) over the same images.
 import argparse
 import time
 
+import common  # noqa: I001  (first: it imports helpers, which must come before TensorFlow)
 import numpy as np
 import tensorflow as tf
-
-import common
 from helpers import attacks, data, evaluation, zoo
 
 EPS, STEP, STEPS, BATCH = 0.3, 0.01, 40, 500

@@ -1,0 +1,80 @@
+import functools
+
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+from helpers import attacks, evaluation
+
+
+def test_perturbation_norms_are_exact():
+    x = np.zeros((2, 2, 2, 1), np.float32)
+    x_adv = x.copy()
+    x_adv[0, 0, 0, 0] = 0.3
+    x_adv[0, 1, 1, 0] = -0.4
+    x_adv[1, 0, 1, 0] = 0.5
+    norms = evaluation.perturbation_norms(x, x_adv)
+    assert norms["L0"] == pytest.approx(1.5)
+    assert norms["L1"] == pytest.approx((0.7 + 0.5) / 2)
+    assert norms["L2"] == pytest.approx((0.5 + 0.5) / 2)
+    assert norms["Linf"] == pytest.approx((0.4 + 0.5) / 2)
+
+
+def test_success_rate_counts_only_examples_that_were_right(base_model, test_batch):
+    x, y = test_batch[0][:200], test_batch[1][:200]
+    x_adv = attacks.pgd(base_model, x, y, eps=0.3, steps=20).numpy()
+    assert evaluation.success_rate(base_model, x, x_adv, y) > 0.9
+    assert evaluation.success_rate(base_model, x, x, y) == 0.0
+
+
+def test_evaluate_attack_row_names_its_threat_model(base_model, test_batch):
+    x, y = test_batch[0][:100], test_batch[1][:100]
+    row = evaluation.evaluate_attack(base_model, x, y, functools.partial(attacks.pgd, eps=0.2, steps=5, restarts=2),
+                                     progress=False)
+    assert row["threat_model"] == "L-inf PGD, eps 0.2, 5 steps, 2 restarts, 100 images"
+    assert row["mean_Linf"] <= 0.2 + 1e-6 and 0 <= row["accuracy"] <= 1 and row["images"] == 100
+
+
+def test_accuracy_vs_epsilon_is_tidy_and_monotone_for_pgd(base_model, test_batch):
+    x, y = test_batch[0][:200], test_batch[1][:200]
+    table = evaluation.accuracy_vs_epsilon(
+        {"base": base_model}, x, y, {"PGD-10": lambda e: functools.partial(attacks.pgd, eps=e, steps=10)},
+        [0.0, 0.1, 0.2, 0.3], progress=False)
+    assert list(table.columns[:4]) == ["model", "attack", "eps", "accuracy"] and len(table) == 4
+    assert table.loc[table.eps == 0.0, "accuracy"].item() == evaluation.accuracy(base_model, x, y)
+    assert evaluation.is_monotone(table).all()
+
+
+def test_is_monotone_catches_a_rising_curve():
+    table = pd.DataFrame({"model": ["m"] * 3, "attack": ["a"] * 3, "eps": [0.0, 0.1, 0.2], "accuracy": [0.9, 0.5, 0.7]})
+    assert not evaluation.is_monotone(table).item()
+
+
+def _masked(model):
+    """The base model with logits multiplied by 10,000: the softmax saturates and cross-entropy gradients vanish."""
+    return tf.keras.Sequential([model, tf.keras.layers.Rescaling(1e4)])
+
+
+def test_checklist_passes_on_an_honest_evaluation_and_flags_a_masked_model(base_model, test_batch):
+    x, y = test_batch[0][:200], test_batch[1][:200]
+    kwargs = dict(eps=0.3, steps=10, strong_steps=20, strong_restarts=2, progress=False)
+    honest = evaluation.checklist(base_model, x, y, surrogate=None, **kwargs)
+    assert list(honest.columns) == ["check", "passed", "numbers", "detail", "flags_masking"]
+    assert honest["passed"].all(), honest.to_string()
+    assert not evaluation.gradient_masking_suspected(honest)
+    masked = evaluation.checklist(_masked(base_model), x, y, surrogate=base_model, **kwargs)
+    assert evaluation.gradient_masking_suspected(masked), masked.to_string()
+    failed = set(masked.loc[~masked.passed, "check"])
+    assert failed & {"random noise hurts less than the attack", "white-box beats transfer"}
+
+
+def test_art_referee_agrees_with_our_pgd(base_model, test_batch):
+    x, y = test_batch[0][:100], test_batch[1][:100]
+    ours = evaluation.robust_accuracy(base_model, x, y, functools.partial(attacks.pgd, eps=0.1, steps=40, restarts=2),
+                                      progress=False)
+    apgd = evaluation.art_robust_accuracy(base_model, x, y, eps=0.1, attack="apgd", max_iter=40)
+    assert apgd <= ours + 0.03  # APGD is at least about as strong as our PGD
+    assert ours <= apgd + 0.05  # and ours is not far weaker
+    with pytest.raises(ValueError, match="unknown attack"):
+        evaluation.art_robust_accuracy(base_model, x, y, eps=0.1, attack="deepfool")
