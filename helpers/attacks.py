@@ -18,6 +18,10 @@ One signature for every attack::
 - Returns a new float32 tensor inside the eps-ball around ``x`` and inside
   [0, 1].
 
+The minimum-distortion attacks :func:`cw_l2` and :func:`ead` have no eps:
+they search for the *smallest* perturbation that changes the class and
+return ``x`` unchanged where they find none.
+
 Every argument is checked in one place, :func:`_validate`, which raises a
 ``ValueError`` that says what is wrong. The inner loops are compiled with
 ``tf.function`` and run on the GPU when there is one.
@@ -25,7 +29,9 @@ Every argument is checked in one place, :func:`_validate`, which raises a
 References: Goodfellow, Shlens, Szegedy, "Explaining and harnessing
 adversarial examples" (2015, FGSM); Madry et al., "Towards deep learning
 models resistant to adversarial attacks" (2018, PGD); Carlini & Wagner,
-"Towards evaluating the robustness of neural networks" (2017, margin loss).
+"Towards evaluating the robustness of neural networks" (2017, margin loss,
+C&W L2); Chen et al., "EAD: elastic-net attacks to deep neural networks via
+adversarial examples" (2018).
 """
 from __future__ import annotations
 
@@ -224,9 +230,10 @@ def pgd(model, x, y=None, *, eps: float, steps: int = 40, step_size: float | Non
     gradient (L2), each followed by projection onto the eps-ball and [0, 1].
     ``random_init`` starts from a uniform random point of the ball. With
     ``restarts > 1`` the attack is run again from new random starts and, per
-    example, keeps the restart that fools the model (for untargeted attacks:
-    any wrong class; targeted: the target), or else the one with the
-    highest objective. ``loss="margin"`` uses the Carlini–Wagner margin on
+    example, keeps the first restart that fools the model (for untargeted
+    attacks: any wrong class; targeted: the target), or else the one with
+    the highest objective. Examples already fooled are not restarted, so
+    restarts cost little on a weak model. ``loss="margin"`` uses the Carlini–Wagner margin on
     logits instead of cross-entropy (stronger when the softmax saturates).
     """
     x_t, y_t, norm = _validate(model, x, y, eps=eps, norm=norm, steps=steps, step_size=step_size,
@@ -241,9 +248,185 @@ def pgd(model, x, y=None, *, eps: float, steps: int = 40, step_size: float | Non
             norm, loss, bool(targeted), bool(random_init))
     best, best_obj, best_success = _pgd_compiled(model, x_t, y_t, *args)
     for _ in range(restarts - 1):
-        x_adv, obj, success = _pgd_compiled(model, x_t, y_t, *args)
-        better = (success & ~best_success) | ((success == best_success) & (obj > best_obj))
-        best = tf.where(tf.reshape(better, [-1] + [1] * (len(x_t.shape) - 1)), x_adv, best)
-        best_obj = tf.where(better, obj, best_obj)
-        best_success = best_success | success
+        # Restart only the examples no restart has fooled yet: the result is the same, the cost falls with them.
+        todo = tf.where(~best_success)[:, 0]
+        if int(tf.size(todo)) == 0:
+            break
+        x_adv, obj, success = _pgd_compiled(model, tf.gather(x_t, todo), tf.gather(y_t, todo), *args)
+        better = success | (obj > tf.gather(best_obj, todo))
+        todo, x_adv, obj, success = (tf.boolean_mask(t, better) for t in (todo, x_adv, obj, success))
+        best = tf.tensor_scatter_nd_update(best, todo[:, None], x_adv)
+        best_obj = tf.tensor_scatter_nd_update(best_obj, todo[:, None], obj)
+        best_success = tf.tensor_scatter_nd_update(best_success, todo[:, None], success)
     return best
+
+
+# --------------------------------------------------------------------------- minimum-distortion attacks: C&W L2 and EAD
+
+def _cw_objective(logits: tf.Tensor, y: tf.Tensor, targeted: bool, confidence) -> tf.Tensor:
+    """Carlini–Wagner f, >= -kappa, <= 0 exactly when the attack succeeds with margin kappa (per example).
+
+    Targeted (``y`` = target t): ``max(max_{j != t} Z_j - Z_t, -kappa)``.
+    Untargeted (``y`` = true label): ``max(Z_y - max_{j != y} Z_j, -kappa)``.
+    """
+    gap = margin(logits, y)  # max_{j != y} Z_j - Z_y
+    return tf.maximum(gap if targeted else -gap, -confidence)
+
+
+def _succeeded(logits: tf.Tensor, y: tf.Tensor, targeted: bool, confidence) -> tf.Tensor:
+    gap = margin(logits, y)
+    return gap <= -confidence if targeted else gap >= confidence
+
+
+def _validate_min_distortion(model, x, y, *, targeted, confidence, binary_search_steps, max_iterations,
+                             learning_rate, initial_const):
+    x_t, y_t, _ = _validate(model, x, y, eps=0.0, targeted=targeted)
+    for name, value in (("binary_search_steps", binary_search_steps), ("max_iterations", max_iterations)):
+        if int(value) != value or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value}")
+    for name, value in (("learning_rate", learning_rate), ("initial_const", initial_const)):
+        if not np.isfinite(value) or value <= 0:
+            raise ValueError(f"{name} must be > 0, got {value}")
+    if not np.isfinite(confidence) or confidence < 0:
+        raise ValueError(f"confidence (kappa) must be >= 0, got {confidence}")
+    return x_t, y_t
+
+
+def _binary_search(run, x_t, initial_const, binary_search_steps):
+    """The constant search shared by C&W and EAD: per example, the smallest c that still succeeds.
+
+    ``run(const) -> (best_distance, best_x)`` over one constant for the whole
+    batch (per-example constants). Keeps, per example, the smallest
+    distortion over all constants; unsuccessful examples keep ``x``.
+    """
+    n = int(x_t.shape[0])
+    lower, upper = np.zeros(n), np.full(n, 1e10)
+    const = np.full(n, float(initial_const))
+    best_dist = np.full(n, np.inf)
+    best_x = x_t.numpy().copy()
+    for _ in range(binary_search_steps):
+        dist, x_found = run(tf.constant(const, tf.float32))
+        dist, x_found = dist.numpy(), x_found.numpy()
+        success = np.isfinite(dist)
+        improved = success & (dist < best_dist)
+        best_dist[improved], best_x[improved] = dist[improved], x_found[improved]
+        upper[success] = np.minimum(upper[success], const[success])
+        lower[~success] = np.maximum(lower[~success], const[~success])
+        found_upper = upper < 1e9
+        const = np.where(found_upper, (lower + upper) / 2, const * 10)
+    return tf.constant(best_x)
+
+
+@tf.function(reduce_retracing=True)
+def _cw_inner(model, x, y, const, targeted, confidence, steps, learning_rate):
+    """Adam on w (x_adv = (tanh(w) + 1) / 2) for one constant per example; tracks the smallest successful L2²."""
+    w0 = tf.atanh(tf.clip_by_value(2.0 * x - 1.0, -1.0 + 1e-6, 1.0 - 1e-6))
+    zeros = tf.zeros_like(x)
+    best_dist = tf.fill(tf.shape(x)[:1], np.inf)
+    beta1, beta2, tiny = 0.9, 0.999, 1e-8
+    axes = list(range(1, len(x.shape)))
+
+    def step(i, w, m, v, best_dist, best_x):
+        with tf.GradientTape() as tape:
+            tape.watch(w)
+            x_adv = (tf.tanh(w) + 1.0) / 2.0
+            logits = model(x_adv, training=False)
+            dist = tf.reduce_sum(tf.square(x_adv - x), axis=axes)
+            loss = tf.reduce_sum(dist + const * _cw_objective(logits, y, targeted, confidence))
+        better = _succeeded(logits, y, targeted, confidence) & (dist < best_dist)
+        best_dist = tf.where(better, dist, best_dist)
+        best_x = tf.where(tf.reshape(better, [-1] + [1] * (len(x.shape) - 1)), x_adv, best_x)
+        g = tape.gradient(loss, w)
+        t = tf.cast(i + 1, tf.float32)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * tf.square(g)
+        w = w - learning_rate * (m / (1 - beta1 ** t)) / (tf.sqrt(v / (1 - beta2 ** t)) + tiny)
+        return i + 1, w, m, v, best_dist, best_x
+
+    _, _, _, _, best_dist, best_x = tf.while_loop(
+        lambda i, *_: i < steps, step, [tf.constant(0), w0, zeros, zeros, best_dist, x])
+    return tf.sqrt(best_dist), best_x
+
+
+def cw_l2(model, x, y=None, *, targeted: bool = False, confidence: float = 0.0, binary_search_steps: int = 9,
+          max_iterations: int = 1000, learning_rate: float = 1e-2, initial_const: float = 1e-3) -> tf.Tensor:
+    """Carlini–Wagner L2 attack (Carlini & Wagner 2017): the smallest L2 perturbation that changes the class.
+
+    Minimises ``||x' - x||_2^2 + c * f(x')`` over ``x' = (tanh(w) + 1) / 2``
+    (the change of variables keeps every pixel in [0, 1] without clipping),
+    with Adam (``learning_rate``, ``max_iterations`` steps) for each constant
+    ``c``, and a binary search over ``c`` per example (``binary_search_steps``
+    constants, from ``initial_const``; multiplied by 10 while no success).
+    ``f`` is the margin on **logits** (see :func:`_cw_objective`), so a
+    saturated softmax does not hide the gradient; ``confidence`` is kappa.
+
+    No eps: the attack is unbounded and *minimises* distortion. Returns, per
+    example, the smallest successful perturbation found, or ``x`` itself
+    where none was found (so accuracy on the result counts failures as
+    robust). Cost: ``binary_search_steps * max_iterations`` gradient steps.
+    """
+    x_t, y_t = _validate_min_distortion(model, x, y, targeted=targeted, confidence=confidence,
+                                        binary_search_steps=binary_search_steps, max_iterations=max_iterations,
+                                        learning_rate=learning_rate, initial_const=initial_const)
+    args = (bool(targeted), tf.constant(confidence, tf.float32), tf.constant(max_iterations),
+            tf.constant(learning_rate, tf.float32))
+    return _binary_search(lambda const: _cw_inner(model, x_t, y_t, const, *args), x_t, initial_const,
+                          binary_search_steps)
+
+
+@tf.function(reduce_retracing=True)
+def _ead_inner(model, x, y, const, targeted, confidence, steps, learning_rate, beta, l1_rule):
+    """FISTA with the shrinkage-thresholding projection onto [0, 1] (Chen et al. 2018), one constant per example."""
+    best_dist = tf.fill(tf.shape(x)[:1], np.inf)
+    axes = list(range(1, len(x.shape)))
+
+    def shrink(z):
+        delta = z - x
+        return tf.where(delta > beta, tf.minimum(z - beta, 1.0), tf.where(delta < -beta, tf.maximum(z + beta, 0.0), x))
+
+    def step(k, x_k, slack, best_dist, best_x):
+        lr = learning_rate * tf.sqrt(1.0 - tf.cast(k, tf.float32) / tf.cast(steps, tf.float32))  # polynomial decay
+        with tf.GradientTape() as tape:
+            tape.watch(slack)
+            smooth = tf.reduce_sum(tf.reduce_sum(tf.square(slack - x), axis=axes)
+                                   + const * _cw_objective(model(slack, training=False), y, targeted, confidence))
+        x_next = shrink(slack - lr * tape.gradient(smooth, slack))
+        slack = x_next + tf.cast(k, tf.float32) / (tf.cast(k, tf.float32) + 3.0) * (x_next - x_k)
+        logits = model(x_next, training=False)
+        l1 = tf.reduce_sum(tf.abs(x_next - x), axis=axes)
+        l2sq = tf.reduce_sum(tf.square(x_next - x), axis=axes)
+        dist = l1 if l1_rule else beta * l1 + l2sq
+        better = _succeeded(logits, y, targeted, confidence) & (dist < best_dist)
+        best_dist = tf.where(better, dist, best_dist)
+        best_x = tf.where(tf.reshape(better, [-1] + [1] * (len(x.shape) - 1)), x_next, best_x)
+        return k + 1, x_next, slack, best_dist, best_x
+
+    _, _, _, best_dist, best_x = tf.while_loop(lambda k, *_: k < steps, step, [tf.constant(0), x, x, best_dist, x])
+    return best_dist, best_x
+
+
+def ead(model, x, y=None, *, beta: float = 1e-2, decision_rule: str = "EN", targeted: bool = False,
+        confidence: float = 0.0, binary_search_steps: int = 9, max_iterations: int = 1000,
+        learning_rate: float = 1e-2, initial_const: float = 1e-3) -> tf.Tensor:
+    """Elastic-net attack, EAD (Chen et al. 2018): C&W's objective plus ``beta * L1``, for sparse perturbations.
+
+    Minimises ``c * f(x') + ||x' - x||_2^2 + beta * ||x' - x||_1`` over x' in
+    [0, 1] with FISTA: a gradient step on the smooth part, then the
+    shrinkage-thresholding operator (pixels that move less than ``beta`` snap
+    back to the original), with momentum and a square-root decaying learning
+    rate; binary search over ``c`` as in :func:`cw_l2`. ``decision_rule``
+    picks the best successful example by the elastic-net distance
+    (``"EN"``: beta·L1 + L2²) or by L1 (``"L1"``). Returns ``x`` where no
+    success was found.
+    """
+    if decision_rule not in ("EN", "L1"):
+        raise ValueError(f"decision_rule must be 'EN' or 'L1', got {decision_rule!r}")
+    if not np.isfinite(beta) or beta < 0:
+        raise ValueError(f"beta must be >= 0, got {beta}")
+    x_t, y_t = _validate_min_distortion(model, x, y, targeted=targeted, confidence=confidence,
+                                        binary_search_steps=binary_search_steps, max_iterations=max_iterations,
+                                        learning_rate=learning_rate, initial_const=initial_const)
+    args = (bool(targeted), tf.constant(confidence, tf.float32), tf.constant(max_iterations),
+            tf.constant(learning_rate, tf.float32), tf.constant(beta, tf.float32), decision_rule == "L1")
+    return _binary_search(lambda const: _ead_inner(model, x_t, y_t, const, *args), x_t, initial_const,
+                          binary_search_steps)

@@ -69,6 +69,22 @@ def _install_estimator_placeholder() -> None:
 _install_estimator_placeholder()
 
 
+class _RetracingNoteFilter:
+    """Drops TensorFlow's "N out of the last M calls ... triggered tf.function retracing" warning.
+
+    The attacks are compiled once per combination of their Python options
+    (norm, loss, targeted) and batch shape; a lesson that tries several
+    of them in a row triggers this performance note, which says nothing a
+    student can act on. Every other TensorFlow warning still shows.
+    """
+
+    def filter(self, record) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+tf.get_logger().addFilter(_RetracingNoteFilter())
+
+
 def keras_is_legacy() -> bool:
     """True when ``tf.keras`` is the tf-keras (Keras 2) package, as NSL needs."""
     return tf.keras.__name__.startswith("tf_keras")

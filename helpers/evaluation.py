@@ -108,29 +108,53 @@ def art_classifier(model, input_shape=(28, 28, 1), num_classes: int = 10):
                                   clip_values=(0.0, 1.0))
 
 
-def seed_tutorial_accuracy(source_model, models: dict, x: np.ndarray, y: np.ndarray, hparams,
-                           batch_size: int | None = None) -> dict:
-    """The seed NSL tutorial's robustness check, exactly: accuracy of each model on perturbed test images.
+def seed_tutorial_perturb(source_model, x: np.ndarray, y: np.ndarray, hparams, batch_size: int | None = None) -> np.ndarray:
+    """The seed NSL tutorial's perturbed test images, exactly, as one float32 array like ``x``.
 
     The perturbations come from ``source_model`` (the tutorial uses the *base*
     model) through a reference ``nsl.keras.AdversarialRegularization`` and its
     ``perturb_on_batch`` (one L-inf step of ``hparams.adv_step_size``), then
-    clipped to [0, 1]. For every model other than ``source_model`` this is a
-    **transfer** attack. Returns ``{name: accuracy}``.
+    clipped to [0, 1]. Shown to any other model, they are a **transfer** attack.
     """
     from . import training
     from .config import IMAGE_KEY, LABEL_KEY
 
     reference = training.nsl_wrap(source_model, hparams)
     batch_size = batch_size or hparams.batch_size
-    correct = {name: 0 for name in models}
+    out = np.empty_like(np.asarray(x, np.float32))
     for i in range(0, len(x), batch_size):
         batch = {IMAGE_KEY: tf.constant(x[i:i + batch_size]), LABEL_KEY: tf.constant(y[i:i + batch_size])}
-        perturbed = reference.perturb_on_batch(batch)
-        images = tf.clip_by_value(perturbed[IMAGE_KEY], 0.0, 1.0)
-        for name, model in models.items():
-            correct[name] += int(np.sum(np.argmax(model(images, training=False).numpy(), -1) == batch[LABEL_KEY].numpy()))
-    return {name: c / len(x) for name, c in correct.items()}
+        out[i:i + batch_size] = tf.clip_by_value(reference.perturb_on_batch(batch)[IMAGE_KEY], 0.0, 1.0).numpy()
+    return out
+
+
+def seed_tutorial_accuracy(source_model, models: dict, x: np.ndarray, y: np.ndarray, hparams,
+                           batch_size: int | None = None) -> dict:
+    """The seed NSL tutorial's robustness check: accuracy of each model on :func:`seed_tutorial_perturb`'s images.
+
+    For every model other than ``source_model`` this is a **transfer**
+    attack. Returns ``{name: accuracy}``.
+    """
+    perturbed = seed_tutorial_perturb(source_model, x, y, hparams, batch_size)
+    return {name: accuracy(model, perturbed, y) for name, model in models.items()}
+
+
+def loss_along_direction(model, x: np.ndarray, y: np.ndarray, direction: np.ndarray, steps) -> np.ndarray:
+    """Mean cross-entropy of ``model`` at ``clip(x + t * direction, 0, 1)`` for each ``t`` in ``steps``.
+
+    ``direction`` is like ``x`` (e.g. the sign of the input gradient, or a
+    random sign pattern: then ``t`` is the L-inf distance, in [0, 1] pixel
+    units). Returns an array of ``len(steps)`` mean losses (nats).
+    """
+    x = np.asarray(x, np.float32)
+    direction = np.asarray(direction, np.float32)
+    if direction.shape != x.shape:
+        raise ValueError(f"direction has shape {direction.shape}, images {x.shape}")
+    losses = []
+    for t in steps:
+        logits = model(np.clip(x + np.float32(t) * direction, 0.0, 1.0), training=False)
+        losses.append(float(tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True))))
+    return np.asarray(losses)
 
 
 # --------------------------------------------------------------------------- tables over models, attacks and epsilons
@@ -163,6 +187,29 @@ def evaluate_attack(model, x: np.ndarray, y: np.ndarray, attack: Callable, *, pr
             "accuracy": acc, "success_rate": success_rate(model, x, x_adv, y, batch_size),
             **{f"mean_{k}": v for k, v in perturbation_norms(x, x_adv).items()},
             "images": len(x), "threat_model": threat_model(attack, len(x))}
+
+
+def attack_report(model, x: np.ndarray, y: np.ndarray, attack_set: dict, *, progress: bool = True) -> pd.DataFrame:
+    """Success rate and distortion of several attacks on one model: one tidy row per attack.
+
+    ``attack_set`` maps a display name to an attack with its settings bound
+    (bounded ones like PGD, or minimum-distortion ones like C&W). Columns:
+    attack, success_rate (fraction of correctly classified images the attack
+    fools), mean L0 (pixels changed), L1, L2 and L-inf of the perturbation over
+    the **successful** adversarial examples (NaN if none), images, seconds.
+    """
+    right = predict_labels(model, x) == y
+    rows = []
+    for name, attack in tqdm(attack_set.items(), desc="attacks", disable=not progress, leave=False):
+        start = time.perf_counter()
+        x_adv = attack_all(model, x[right], y[right], attack, progress=False)
+        seconds = time.perf_counter() - start
+        fooled = predict_labels(model, x_adv) != y[right]
+        norms = (perturbation_norms(x[right][fooled], x_adv[fooled]) if fooled.any()
+                 else dict.fromkeys(("L0", "L1", "L2", "Linf"), float("nan")))
+        rows.append({"attack": name, "success_rate": float(fooled.mean()) if len(fooled) else float("nan"),
+                     **{f"mean_{k}": v for k, v in norms.items()}, "images": int(right.sum()), "seconds": seconds})
+    return pd.DataFrame(rows)
 
 
 def accuracy_vs_epsilon(models: dict, x: np.ndarray, y: np.ndarray, attack_factories: dict, epsilons,
@@ -200,7 +247,7 @@ def is_monotone(table: pd.DataFrame, tolerance: float = 0.01) -> pd.Series:
 
 def checklist(model, x: np.ndarray, y: np.ndarray, *, eps: float = 0.3, surrogate=None, steps: int = 20,
               strong_steps: int = 100, strong_restarts: int = 5, tolerance: float = 0.02,
-              progress: bool = True, seed: int = 0) -> pd.DataFrame:
+              loss_gap: float = 0.10, progress: bool = True, seed: int = 0) -> pd.DataFrame:
     """Sanity checks of a robustness evaluation, after Carlini et al. (2019) "On Evaluating Adversarial Robustness".
 
     Runs on any model (L-inf, budget ``eps``) and returns one row per check
@@ -219,6 +266,10 @@ def checklist(model, x: np.ndarray, y: np.ndarray, *, eps: float = 0.3, surrogat
        with half the steps and restarts, and with ``strong_steps`` and
        ``strong_restarts``, differ by <= ``tolerance``. This one flags an
        evaluation that has not converged rather than masking.
+    7. A loss that skips the softmax agrees: PGD on the cross-entropy is no more
+       than ``loss_gap`` (default 10 points) weaker than PGD on the margin of
+       the logits with the same steps. A larger gap means a saturated softmax
+       hides the gradient (defensive distillation, lesson 07).
 
     ``tolerance`` (fraction, default 2 points) absorbs sampling noise.
     """
@@ -231,7 +282,7 @@ def checklist(model, x: np.ndarray, y: np.ndarray, *, eps: float = 0.3, surrogat
         results.append({"check": name, "passed": bool(passed), "numbers": numbers, "detail": detail,
                         "flags_masking": bool(masking and not passed)})
 
-    bar = tqdm(total=6, desc="checklist", disable=not progress, leave=False)
+    bar = tqdm(total=7, desc="checklist", disable=not progress, leave=False)
     clean = accuracy(model, x, y)
     acc_fgsm = robust_accuracy(model, x, y, functools.partial(attacks.fgsm, eps=eps), progress=False)
     acc_pgd = robust_accuracy(model, x, y, pgd, progress=False)
@@ -280,11 +331,18 @@ def checklist(model, x: np.ndarray, y: np.ndarray, *, eps: float = 0.3, surrogat
         f"PGD-{strong_steps} ×{strong_restarts} {acc_strong:.1%}",
         "doubling steps and restarts still finds more: the attack has not converged, so no number is final", False)
     bar.update()
+
+    acc_margin = robust_accuracy(model, x, y, functools.partial(attacks.pgd, eps=eps, steps=steps, loss="margin"),
+                                 progress=False)
+    add("cross-entropy and margin losses agree", acc_pgd - acc_margin <= loss_gap,
+        f"PGD-{steps}: cross-entropy {acc_pgd:.1%}, margin {acc_margin:.1%}",
+        "the margin on logits finds far more than the cross-entropy: a saturated softmax hides the gradient", True)
+    bar.update()
     bar.close()
     table = pd.DataFrame(results)
     table.attrs["threat_model"] = f"L-inf eps {eps}, {len(x):,} images"
     table.attrs["clean_accuracy"] = clean
-    table.attrs["strongest_accuracy"] = min(acc_pgd, acc_half, acc_strong)
+    table.attrs["strongest_accuracy"] = min(acc_pgd, acc_half, acc_strong, acc_margin)
     return table
 
 

@@ -139,3 +139,88 @@ def signed_heatmaps(arrays, titles, size: float = 2.4, suptitle: str | None = No
         fig.suptitle(suptitle)
     fig.tight_layout()
     return fig
+
+
+def prediction_grid(images, labels, predictions: dict, ncols: int = 8, size: float = 1.5, suptitle: str | None = None):
+    """The seed tutorial's grid: each image titled with its true label and every model's prediction.
+
+    ``predictions`` maps a model name to predicted classes (n,). A title is
+    red when any model is wrong. Returns the figure.
+    """
+    labels = np.asarray(labels)
+    for name, predicted in predictions.items():
+        if len(predicted) != len(labels):
+            raise ValueError(f"{name!r} has {len(predicted)} predictions for {len(labels)} images")
+    titles, colors = [], []
+    for i, label in enumerate(labels):
+        titles.append(f"true {label}\n" + "\n".join(f"{name} {int(p[i])}" for name, p in predictions.items()))
+        colors.append("crimson" if any(int(p[i]) != label for p in predictions.values()) else "black")
+    fig = image_grid(images, titles, ncols=ncols, size=size, title_colors=colors)
+    fig.set_size_inches(size * min(ncols, len(labels)), size * -(-len(labels) // ncols) * (1.2 + 0.2 * len(predictions)))
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def confidence_bars(probabilities: dict, true_label: int, title: str | None = None):
+    """Class probabilities as bars, one panel per entry (e.g. ``{"base, clean": p, "base, attacked": q}``).
+
+    ``probabilities``: name -> array of 10 probabilities (0..1). The true
+    class is drawn in green, the predicted class (when wrong) in red.
+    """
+    n = len(probabilities)
+    fig, axes = plt.subplots(1, n, figsize=(2.6 * n, 2.4), sharey=True, squeeze=False)
+    for ax, (name, p) in zip(axes.flat, probabilities.items()):
+        p = np.asarray(p, float)
+        if p.ndim != 1 or not np.isclose(p.sum(), 1.0, atol=1e-3):
+            raise ValueError(f"{name!r}: expected one probability vector that sums to 1, got shape {p.shape}")
+        colors = ["lightgray"] * len(p)
+        colors[int(np.argmax(p))] = "crimson"
+        colors[true_label] = "seagreen"
+        ax.bar(range(len(p)), p, color=colors)
+        ax.set_xticks(range(len(p)))
+        ax.set_ylim(0, 1.05)
+        ax.set_title(f"{name}\nsays {int(np.argmax(p))} ({p.max():.0%})", fontsize=9)
+        ax.set_xlabel("class")
+    axes.flat[0].set_ylabel("probability")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def loss_along_directions(steps, curves: dict, title: str | None = None):
+    """Mean loss (y) against the distance moved (x), one panel per model, one line per direction.
+
+    ``curves``: model name -> {direction name -> losses (len(steps),)}.
+    """
+    n = len(curves)
+    fig, axes = plt.subplots(1, n, figsize=(4 * n, 3.2), sharey=True, squeeze=False)
+    for ax, (model, by_direction) in zip(axes.flat, curves.items()):
+        for direction, losses in by_direction.items():
+            if len(losses) != len(steps):
+                raise ValueError(f"{model}/{direction}: {len(losses)} losses for {len(steps)} steps")
+            ax.plot(steps, losses, marker="o", markersize=3, label=direction)
+        ax.set_title(model)
+        ax.set_xlabel("distance moved (L-inf, pixel range [0, 1])")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    axes.flat[0].set_ylabel("mean cross-entropy")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig, name: str, folder=None):
+    """Save ``fig`` as ``<folder>/<name>.png`` (default folder: ``<artifacts>/figures``); return the path."""
+    from pathlib import Path
+
+    from . import config
+
+    folder = Path(folder) if folder is not None else config.artifacts_dir() / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{name}.png"
+    fig.savefig(target, dpi=120, bbox_inches="tight")
+    return target

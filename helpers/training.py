@@ -1,4 +1,4 @@
-"""Training: standard training, NSL's adversarial regularisation, and hand-written adversarial training.
+"""Training: standard training, NSL's adversarial regularisation, hand-written adversarial training, distillation.
 
 All trainers take batched ``tf.data`` pipelines of ``(image, label)`` with
 float32 images (batch, 28, 28, 1) in [0, 1], show a progress bar (tqdm),
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import tensorflow as tf
 from tqdm.keras import TqdmCallback
 
@@ -207,3 +208,75 @@ def train_adversarial(base_model: tf.keras.Model, train: tf.data.Dataset, hparam
     history = trainer.fit(train, epochs=epochs or hparams.epochs, verbose=0,
                           callbacks=[EpochTimer()] + progress_bar(verbose))
     return trainer, history
+
+
+# --------------------------------------------------------------------------- defensive distillation
+
+def _fit(model: tf.keras.Model, train: tf.data.Dataset, hparams: HParams, soft: bool, verbose: int,
+         epochs: int | None):
+    """Adam on the cross-entropy of softmax(model(x)) with hard (int) or soft (probability) labels."""
+    if soft:
+        loss, metric = tf.keras.losses.CategoricalCrossentropy(from_logits=True), tf.keras.metrics.CategoricalAccuracy
+    else:
+        loss, metric = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), \
+            tf.keras.metrics.SparseCategoricalAccuracy
+    model.compile(optimizer=tf.keras.optimizers.Adam(hparams.learning_rate), loss=loss, metrics=[metric(name="accuracy")])
+    return model.fit(train, epochs=epochs or hparams.epochs, verbose=0, callbacks=[EpochTimer()] + progress_bar(verbose))
+
+
+def _multiply_logits(model: tf.keras.Model, factor: float) -> tf.keras.Model:
+    """Multiply the model's output layer (a linear Dense producing logits) by ``factor``, in place."""
+    last = model.layers[-1]
+    if not isinstance(last, tf.keras.layers.Dense) or last.activation not in (tf.keras.activations.linear, None):
+        raise ValueError("distillation needs a model whose last layer is a linear Dense layer producing logits")
+    last.set_weights([w * factor for w in last.get_weights()])
+    return model
+
+
+def soft_labels(teacher: tf.keras.Model, images, temperature: float, batch_size: int = 500):
+    """The teacher's probabilities at ``temperature``: softmax(logits / T), shape (n, classes), rows sum to 1."""
+    out = [tf.nn.softmax(teacher(images[i:i + batch_size], training=False) / temperature).numpy()
+           for i in range(0, len(images), batch_size)]
+    return np.concatenate(out)
+
+
+def distill(build, train_images, train_labels, hparams: HParams, *, temperature: float = 100.0,
+            verbose: int = 1, epochs: int | None = None, shuffle_seed: int = 0):
+    """Defensive distillation (Papernot et al. 2016); returns ``(teacher, student, info)``, both deployed at T = 1.
+
+    1. Train a teacher ``build()`` on the hard labels with its softmax at
+       temperature ``T``: loss = CE(y, softmax(Z / T)), Z the logits.
+    2. Label the training images with the teacher's soft probabilities
+       softmax(Z / T).
+    3. Train a student of the same architecture on those soft labels at ``T``.
+    4. Deploy the student at ``T = 1``: it outputs its raw logits Z, about
+       ``T`` times larger than a normally trained model's, so its softmax
+       saturates (lesson 07).
+
+    How it is trained: we write Z = T · Z' and train Z' (the network with its
+    output layer divided by T) with the plain cross-entropy, then multiply the
+    output layer by T. The model and the objective are exactly the ones above;
+    only the parameterisation differs, and it matters for Adam: Adam's steps do
+    not grow with the gradient, so on Z directly the output layer would need
+    about T times more steps to reach the same logits (Papernot et al. trained
+    50 epochs with SGD). ``build()`` must return a model whose last layer is a
+    linear Dense layer. ``train_images``: float32 (n, 28, 28, 1) in [0, 1];
+    ``train_labels``: int (n,). ``info`` holds both histories and ``T``.
+    """
+    if not np.isfinite(temperature) or temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    train_images = np.asarray(train_images, np.float32)
+
+    def pipeline(labels):
+        ds = tf.data.Dataset.from_tensor_slices((train_images, labels))
+        return ds.shuffle(len(train_images), seed=shuffle_seed).batch(hparams.batch_size).prefetch(tf.data.AUTOTUNE)
+
+    teacher = build()
+    teacher_history = _fit(teacher, pipeline(np.asarray(train_labels)), hparams, False, verbose, epochs)
+    _multiply_logits(teacher, temperature)                      # Z = T · Z'
+    soft = soft_labels(teacher, train_images, temperature)      # softmax(Z / T)
+    student = build()
+    student_history = _fit(student, pipeline(soft), hparams, True, verbose, epochs)
+    _multiply_logits(student, temperature)                      # deployed at T = 1: logits Z = T · Z'
+    return teacher, student, {"temperature": float(temperature), "teacher_history": teacher_history.history,
+                              "history": student_history.history}

@@ -206,3 +206,16 @@ register("fast_at", Recipe(_adversarial(**_FAST_AT), "the seed CNN, fast adversa
 register("pgd_at", Recipe(_adversarial(**_PGD_AT), "the seed CNN, PGD adversarial training "
                           "(L-inf eps 0.3, 7 steps, eps ramped over the first 30% of steps; Madry et al. 2018)",
                           settings=_PGD_AT))
+
+
+def _train_distilled(hp: HParams, train_ds: tf.data.Dataset, verbose: int):
+    x, y = data.load_normalized("train", verbose=False)
+    teacher, student, info = training.distill(lambda: models.build_base_model(hp), x, y, hp,
+                                              temperature=_DISTILLED["temperature"], verbose=verbose)
+    return student, info
+
+
+_DISTILLED = dict(temperature=100.0)
+register("distilled", Recipe(_train_distilled, "the seed CNN, defensive distillation at temperature 100 "
+                             "(teacher and student of the same architecture; Papernot et al. 2016), "
+                             "deployed at temperature 1", settings=_DISTILLED))

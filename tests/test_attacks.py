@@ -143,3 +143,71 @@ def test_robust_accuracy_runs_in_batches_and_names_its_threat_model(base_model, 
                                             return_adversarial=True)
     assert x_adv.shape == x.shape and acc == evaluation.accuracy(base_model, x_adv, y)
     assert evaluation.threat_model(attack, len(x)) == "L-inf PGD, eps 0.1, 5 steps, 1 restart, 500 images"
+
+
+# --------------------------------------------------------------------------- C&W L2 and EAD
+
+CW_FAST = dict(binary_search_steps=4, max_iterations=100, learning_rate=0.05, initial_const=1.0)
+
+
+def _l_norms(x, x_adv):
+    delta = (x_adv - x).reshape(len(x), -1)
+    return (np.sum(np.abs(delta) > 1e-6, 1), np.abs(delta).sum(1), np.sqrt((delta ** 2).sum(1)))
+
+
+def test_cw_l2_finds_small_perturbations_that_fool_the_model(base_model, test_batch):
+    x, y = test_batch[0][:40].copy(), test_batch[1][:40]
+    before = x.copy()
+    x_adv = attacks.cw_l2(base_model, x, y, **CW_FAST).numpy()
+    np.testing.assert_array_equal(x, before)
+    assert x_adv.dtype == np.float32 and x_adv.min() >= 0 and x_adv.max() <= 1
+    fooled = evaluation.predict_labels(base_model, x_adv) != y
+    assert fooled.mean() >= 0.95
+    _, _, l2 = _l_norms(x, x_adv)
+    pgd_l2 = _l_norms(x, attacks.pgd(base_model, x, y, eps=0.3, steps=20).numpy())[2]
+    assert l2[fooled].mean() < 0.5 * pgd_l2.mean()  # C&W minimises distortion; PGD spends its budget
+    np.testing.assert_array_equal(x_adv[~fooled], x[~fooled])  # failures are returned unchanged
+
+
+def test_cw_l2_targeted_reaches_the_target(base_model, test_batch):
+    x, y = test_batch[0][:20], test_batch[1][:20]
+    target = (y + 1) % 10
+    x_adv = attacks.cw_l2(base_model, x, target, targeted=True, **CW_FAST).numpy()
+    assert np.mean(evaluation.predict_labels(base_model, x_adv) == target) >= 0.9
+
+
+def test_cw_l2_sees_through_a_saturated_softmax(base_model, test_batch):
+    x, y = test_batch[0][:20], test_batch[1][:20]
+    masked = tf.keras.Sequential([base_model, tf.keras.layers.Rescaling(1e4)])
+    assert evaluation.robust_accuracy(masked, x, y, functools.partial(attacks.fgsm, eps=0.1), progress=False) > 0.8
+    x_adv = attacks.cw_l2(masked, x, y, **CW_FAST).numpy()
+    assert np.mean(evaluation.predict_labels(masked, x_adv) != y) >= 0.95
+
+
+def test_ead_is_sparser_than_cw(base_model, test_batch):
+    x, y = test_batch[0][:30], test_batch[1][:30]
+    x_ead = attacks.ead(base_model, x, y, beta=0.01, **CW_FAST).numpy()
+    x_cw = attacks.cw_l2(base_model, x, y, **CW_FAST).numpy()
+    fooled = evaluation.predict_labels(base_model, x_ead) != y
+    assert fooled.mean() >= 0.9 and x_ead.min() >= 0 and x_ead.max() <= 1
+    l0_ead, l1_ead, _ = _l_norms(x, x_ead)
+    l0_cw, l1_cw, _ = _l_norms(x, x_cw)
+    assert l0_ead[fooled].mean() < 0.5 * l0_cw[fooled].mean() and l1_ead[fooled].mean() < l1_cw[fooled].mean()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(binary_search_steps=0), "binary_search_steps"),
+    (dict(max_iterations=2.5), "max_iterations"),
+    (dict(confidence=-1.0), "confidence"),
+    (dict(learning_rate=0.0), "learning_rate"),
+])
+def test_cw_l2_rejects_bad_arguments(base_model, test_batch, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        attacks.cw_l2(base_model, test_batch[0][:2], test_batch[1][:2], **kwargs)
+
+
+def test_ead_rejects_bad_arguments(base_model, test_batch):
+    with pytest.raises(ValueError, match="decision_rule"):
+        attacks.ead(base_model, test_batch[0][:2], test_batch[1][:2], decision_rule="L2")
+    with pytest.raises(ValueError, match="forget to normalise"):
+        attacks.ead(base_model, test_batch[0][:2] * 255, test_batch[1][:2])

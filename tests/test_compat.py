@@ -43,3 +43,15 @@ def test_importing_tensorflow_first_gives_a_clear_error():
                             env={k: v for k, v in __import__("os").environ.items() if k != "TF_USE_LEGACY_KERAS"})
     assert result.returncode != 0
     assert "import helpers" in result.stderr and "before" in result.stderr
+
+
+def test_only_the_retracing_note_is_filtered_from_tensorflow_warnings():
+    import logging
+
+    from helpers import compat  # noqa: F401
+
+    logger = tf.get_logger()
+    note = logging.LogRecord("tensorflow", logging.WARNING, __file__, 1,
+                             "5 out of the last 7 calls to <function f> triggered tf.function retracing.", None, None)
+    other = logging.LogRecord("tensorflow", logging.WARNING, __file__, 1, "something else", None, None)
+    assert not logger.filter(note) and logger.filter(other)

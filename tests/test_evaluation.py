@@ -60,7 +60,7 @@ def test_checklist_passes_on_an_honest_evaluation_and_flags_a_masked_model(base_
     x, y = test_batch[0][:200], test_batch[1][:200]
     kwargs = dict(eps=0.3, steps=10, strong_steps=20, strong_restarts=2, progress=False)
     honest = evaluation.checklist(base_model, x, y, surrogate=None, **kwargs)
-    assert list(honest.columns) == ["check", "passed", "numbers", "detail", "flags_masking"]
+    assert list(honest.columns) == ["check", "passed", "numbers", "detail", "flags_masking"] and len(honest) == 6
     assert honest["passed"].all(), honest.to_string()
     assert not evaluation.gradient_masking_suspected(honest)
     masked = evaluation.checklist(_masked(base_model), x, y, surrogate=base_model, **kwargs)
@@ -78,3 +78,42 @@ def test_art_referee_agrees_with_our_pgd(base_model, test_batch):
     assert ours <= apgd + 0.05  # and ours is not far weaker
     with pytest.raises(ValueError, match="unknown attack"):
         evaluation.art_robust_accuracy(base_model, x, y, eps=0.1, attack="deepfool")
+
+
+def test_seed_tutorial_perturb_is_one_clipped_sign_step(base_model, test_batch):
+    from helpers import config
+
+    x, y = test_batch[0][:64], test_batch[1][:64]
+    hp = config.hparams()
+    perturbed = evaluation.seed_tutorial_perturb(base_model, x, y, hp)
+    assert perturbed.dtype == np.float32 and perturbed.min() >= 0 and perturbed.max() <= 1
+    assert np.abs(perturbed - x).max() == pytest.approx(hp.adv_step_size, abs=1e-6)
+    fgsm = attacks.fgsm(base_model, x, y, eps=hp.adv_step_size).numpy()
+    assert np.mean(np.isclose(perturbed, fgsm, atol=1e-5)) > 0.99  # NSL's step is FGSM of the base model
+    acc = evaluation.seed_tutorial_accuracy(base_model, {"base": base_model}, x, y, hp)
+    assert acc["base"] == evaluation.accuracy(base_model, perturbed, y)
+
+
+def test_loss_along_gradient_sign_rises_faster_than_along_random_signs(base_model, test_batch):
+    x, y = test_batch[0][:100], test_batch[1][:100]
+    _, grad = attacks.input_gradient(base_model, tf.constant(x), tf.constant(y))
+    random = np.random.default_rng(0).choice([-1.0, 1.0], size=x.shape).astype(np.float32)
+    steps = [0.0, 0.1, 0.2]
+    along_gradient = evaluation.loss_along_direction(base_model, x, y, np.sign(grad.numpy()), steps)
+    along_random = evaluation.loss_along_direction(base_model, x, y, random, steps)
+    assert along_gradient[0] == pytest.approx(along_random[0])
+    assert np.all(np.diff(along_gradient) > 0) and along_gradient[-1] > 3 * along_random[-1]
+    with pytest.raises(ValueError, match="direction has shape"):
+        evaluation.loss_along_direction(base_model, x, y, random[:5], steps)
+
+
+def test_attack_report_measures_success_and_distortion_of_successful_examples(base_model, test_batch):
+    x, y = test_batch[0][:60], test_batch[1][:60]
+    report = evaluation.attack_report(base_model, x, y, {
+        "nothing": lambda m, xb, yb: xb,
+        "PGD eps 0.3": functools.partial(attacks.pgd, eps=0.3, steps=10)}, progress=False)
+    assert list(report["attack"]) == ["nothing", "PGD eps 0.3"]
+    nothing, pgd = report.iloc[0], report.iloc[1]
+    assert nothing["success_rate"] == 0.0 and np.isnan(nothing["mean_L2"])
+    assert pgd["success_rate"] > 0.9 and pgd["mean_Linf"] <= 0.3 + 1e-6
+    assert pgd["images"] == int(np.sum(evaluation.predict_labels(base_model, x) == y))

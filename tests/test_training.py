@@ -82,3 +82,30 @@ def test_nsl_wrapper_uses_the_seed_settings_and_trains(small_train):
     assert adv_model.base_model is model
     assert any(not np.allclose(b, w.numpy()) for b, w in zip(before, model.trainable_weights))
     assert "scaled_adversarial_loss" in history.history
+
+
+def test_soft_labels_are_probabilities_that_flatten_with_temperature(base_model, test_batch):
+    x = test_batch[0][:50]
+    cold, hot = training.soft_labels(base_model, x, 1.0), training.soft_labels(base_model, x, 100.0)
+    np.testing.assert_allclose(cold.sum(1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(hot.sum(1), 1.0, atol=1e-5)
+    assert hot.max(1).mean() < cold.max(1).mean()
+    assert np.array_equal(hot.argmax(1), cold.argmax(1))
+
+
+def test_distillation_gives_a_student_whose_softmax_saturates(base_model, test_batch):
+    hp = config.hparams().replace(batch_size=100)
+    x_train, y_train = data.load_normalized("train", limit=2000, verbose=False)
+    _, student, info = training.distill(lambda: models.build_base_model(hp), x_train, y_train, hp,
+                                        temperature=100.0, epochs=2, verbose=0)
+    assert info["temperature"] == 100.0 and len(info["history"]["loss"]) == 2
+    x, y = test_batch
+    assert evaluation.accuracy(student, x, y) > 0.6  # 2 short epochs: it learns, not well
+    spread = lambda m: float(np.mean(np.ptp(m(x[:200], training=False).numpy(), axis=1)))  # noqa: E731
+    assert spread(student) > 5 * spread(base_model)
+    _, grad = attacks.input_gradient(student, tf.constant(x[:200]), tf.constant(y[:200]))
+    _, grad_base = attacks.input_gradient(base_model, tf.constant(x[:200]), tf.constant(y[:200]))
+    zero = lambda g: float(np.mean(np.abs(g.numpy()).reshape(200, -1).max(1) == 0))  # noqa: E731
+    assert zero(grad) > zero(grad_base) + 0.3
+    with pytest.raises(ValueError, match="temperature"):
+        training.distill(lambda: models.build_base_model(hp), x_train, y_train, hp, temperature=0.0)

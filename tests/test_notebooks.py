@@ -1,0 +1,43 @@
+"""Every lesson is committed clean and follows the skeleton of DESIGN.md (nbval runs them; this reads them)."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _cells(path):
+    return json.loads(path.read_text())["cells"]
+
+
+def test_the_lessons_are_numbered_in_order():
+    numbers = [int(p.name[:2]) for p in NOTEBOOKS]
+    assert numbers == list(range(1, len(numbers) + 1)), [p.name for p in NOTEBOOKS]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_without_outputs(path):
+    for i, cell in enumerate(_cells(path)):
+        if cell["cell_type"] == "code":
+            assert not cell["outputs"] and cell["execution_count"] is None, \
+                f"{path.name} cell {i} has outputs: run `make clean-notebooks` before committing"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_follows_the_skeleton(path):
+    cells = _cells(path)
+    markdown = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    assert re.match(rf"# {path.name[:2]} · \S", markdown[0]), "the first cell is the H1 title `# NN · Title`"
+    assert "Builds on" in markdown[0] or path.name.startswith("01"), "the overview says what the lesson builds on"
+    assert "quick mode" in markdown[0], "the overview says how long quick and full mode take"
+    headings = [line for m in markdown for line in m.splitlines() if line.startswith("## ")]
+    for required in ("## Setup", "## Summary", "## References"):
+        assert required in headings, f"{path.name} lacks a `{required}` section"
+    setup = code[0]
+    assert "helpers.setup()" in setup, "the first code cell prints the one-line set-up report"
+    assert setup.index("import helpers") < setup.find("import tensorflow") or "import tensorflow" not in setup, \
+        "import helpers before TensorFlow"
+    assert any(re.search(r"^assert ", c, re.M) for c in code), "a lesson proves itself with assertions"

@@ -1,0 +1,78 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from helpers import plotting  # noqa: E402
+
+RNG = np.random.default_rng(0)
+IMAGES = RNG.random((6, 28, 28, 1), dtype=np.float32)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_image_grid_lays_out_rows_and_refuses_nothing():
+    fig = plotting.image_grid(IMAGES, titles=list("abcdef"), ncols=4)
+    assert len(fig.axes) == 8 and fig.axes[0].get_title() == "a"
+    with pytest.raises(ValueError, match="at least one image"):
+        plotting.image_grid(IMAGES[:0])
+
+
+def test_prediction_grid_titles_name_every_model_and_mark_mistakes():
+    labels = np.array([1, 2, 3, 4, 5, 6])
+    fig = plotting.prediction_grid(IMAGES, labels, {"base": labels, "robust": np.array([1, 2, 3, 4, 5, 0])}, ncols=3)
+    titles = [ax.get_title() for ax in fig.axes[:6]]
+    assert titles[0] == "true 1\nbase 1\nrobust 1" and titles[5] == "true 6\nbase 6\nrobust 0"
+    assert fig.axes[5].title.get_color() == "crimson" and fig.axes[0].title.get_color() == "black"
+    with pytest.raises(ValueError, match="predictions for 6 images"):
+        plotting.prediction_grid(IMAGES, labels, {"base": labels[:3]})
+
+
+def test_confidence_bars_colour_truth_and_wrong_prediction():
+    clean = np.full(10, 0.01)
+    clean[7] = 0.91
+    attacked = np.full(10, 0.02)
+    attacked[3] = 0.82
+    fig = plotting.confidence_bars({"clean": clean, "attacked": attacked}, true_label=7)
+    bars = fig.axes[1].patches
+    assert matplotlib.colors.to_hex(bars[7].get_facecolor()) == matplotlib.colors.to_hex("seagreen")
+    assert matplotlib.colors.to_hex(bars[3].get_facecolor()) == matplotlib.colors.to_hex("crimson")
+    assert "says 3" in fig.axes[1].get_title()
+    with pytest.raises(ValueError, match="sums to 1"):
+        plotting.confidence_bars({"logits": np.arange(10.0)}, true_label=0)
+
+
+def test_accuracy_vs_epsilon_draws_one_line_per_model_and_attack():
+    table = pd.DataFrame([{"model": m, "attack": a, "eps": e, "accuracy": 1 - e}
+                          for m in ("base", "robust") for a in ("FGSM", "PGD") for e in (0.0, 0.1, 0.3)])
+    fig = plotting.accuracy_vs_epsilon(table, title="L-inf")
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == 4
+    np.testing.assert_allclose(lines[0].get_ydata(), [100, 90, 70])
+    with pytest.raises(KeyError, match="accuracy"):
+        plotting.accuracy_vs_epsilon(table.drop(columns="accuracy"))
+
+
+def test_loss_along_directions_and_heatmaps():
+    steps = np.linspace(0, 0.3, 4)
+    fig = plotting.loss_along_directions(steps, {"base": {"gradient": steps * 10, "random": steps},
+                                                 "robust": {"gradient": steps, "random": steps / 2}})
+    assert [ax.get_title() for ax in fig.axes] == ["base", "robust"]
+    with pytest.raises(ValueError, match="3 losses for 4 steps"):
+        plotting.loss_along_directions(steps, {"base": {"gradient": steps[:3]}})
+    fig = plotting.signed_heatmaps([IMAGES[0] - 0.5, IMAGES[1] - 0.5], ["a", "b"])
+    assert fig.axes[0].images[0].get_cmap().name == "RdBu_r"
+
+
+def test_save_figure_writes_a_png(tmp_path):
+    fig = plotting.image_grid(IMAGES[:2])
+    path = plotting.save_figure(fig, "grid", folder=tmp_path)
+    assert path == tmp_path / "grid.png" and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
