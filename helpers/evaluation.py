@@ -135,8 +135,11 @@ def seed_tutorial_accuracy(source_model, models: dict, x: np.ndarray, y: np.ndar
     For every model other than ``source_model`` this is a **transfer**
     attack. Returns ``{name: accuracy}``.
     """
+    batch_size = batch_size or hparams.batch_size
     perturbed = seed_tutorial_perturb(source_model, x, y, hparams, batch_size)
-    return {name: accuracy(model, perturbed, y) for name, model in models.items()}
+    # Predict in the tutorial's batches too: a different batch size can change the float arithmetic of a
+    # convolution, and with it the prediction of an image sitting exactly on a decision boundary.
+    return {name: accuracy(model, perturbed, y, batch_size) for name, model in models.items()}
 
 
 def loss_along_direction(model, x: np.ndarray, y: np.ndarray, direction: np.ndarray, steps) -> np.ndarray:
