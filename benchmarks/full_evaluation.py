@@ -30,11 +30,6 @@ MODELS = ("base", "nsl", "pgd_at")
 EPSILONS = (0.1, 0.2, 0.3)
 
 
-def _survivors(model, x, y, attack):
-    """Per image: True when the model still classifies the attacked image correctly."""
-    return evaluation.predict_labels(model, evaluation.attack_all(model, x, y, attack, progress=False)) == y
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pgd40-images", type=int, default=None, help="default: the whole test split")
@@ -63,7 +58,7 @@ def main():
                                                        functools.partial(attacks.pgd, eps=eps, steps=40), progress=False)
             xs, ys = x[:args.strong_images], y[:args.strong_images]
             strong = [functools.partial(attacks.pgd, eps=eps, steps=100, restarts=5, loss=loss) for loss in ("ce", "margin")]
-            ce, cw = (_survivors(model, xs, ys, attack) for attack in strong)
+            ce, cw = (evaluation.survivors(model, xs, ys, attack) for attack in strong)
             row["PGD-100 x5 (CE)"] = float(np.mean(ce))
             row["strongest PGD (CE or margin, 100 x5)"] = float(np.mean(ce & cw))
             nr = args.referee_images

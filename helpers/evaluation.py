@@ -49,6 +49,16 @@ def attack_all(model, x: np.ndarray, y: np.ndarray | None, attack: Callable, *, 
     return out
 
 
+def survivors(model, x: np.ndarray, y: np.ndarray, attack: Callable, *, batch_size: int = 500) -> np.ndarray:
+    """Per image (n,) bool: True when the model still classifies the attacked image correctly.
+
+    Combine several attacks per image with ``&``: an image is robust only if
+    it survives every attack (the worst case a paper should report).
+    """
+    x_adv = attack_all(model, x, y, attack, batch_size=batch_size, progress=False)
+    return predict_labels(model, x_adv, batch_size) == np.asarray(y)
+
+
 def robust_accuracy(model, x: np.ndarray, y: np.ndarray, attack: Callable, *, batch_size: int = 500,
                     progress: bool = True, return_adversarial: bool = False):
     """Accuracy of ``model`` on ``attack``'s adversarial versions of ``x`` (fraction in 0..1).

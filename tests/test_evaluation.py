@@ -117,3 +117,11 @@ def test_attack_report_measures_success_and_distortion_of_successful_examples(ba
     assert nothing["success_rate"] == 0.0 and np.isnan(nothing["mean_L2"])
     assert pgd["success_rate"] > 0.9 and pgd["mean_Linf"] <= 0.3 + 1e-6
     assert pgd["images"] == int(np.sum(evaluation.predict_labels(base_model, x) == y))
+
+
+def test_survivors_agree_with_robust_accuracy(base_model, test_batch):
+    x, y = test_batch[0][:100], test_batch[1][:100]
+    attack = functools.partial(attacks.fgsm, eps=0.1)
+    alive = evaluation.survivors(base_model, x, y, attack)
+    assert alive.shape == (100,) and alive.dtype == bool
+    assert alive.mean() == evaluation.robust_accuracy(base_model, x, y, attack, progress=False)
