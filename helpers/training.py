@@ -212,15 +212,11 @@ def train_adversarial(base_model: tf.keras.Model, train: tf.data.Dataset, hparam
 
 # --------------------------------------------------------------------------- defensive distillation
 
-def _fit(model: tf.keras.Model, train: tf.data.Dataset, hparams: HParams, soft: bool, verbose: int,
-         epochs: int | None):
-    """Adam on the cross-entropy of softmax(model(x)) with hard (int) or soft (probability) labels."""
-    if soft:
-        loss, metric = tf.keras.losses.CategoricalCrossentropy(from_logits=True), tf.keras.metrics.CategoricalAccuracy
-    else:
-        loss, metric = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), \
-            tf.keras.metrics.SparseCategoricalAccuracy
-    model.compile(optimizer=tf.keras.optimizers.Adam(hparams.learning_rate), loss=loss, metrics=[metric(name="accuracy")])
+def _fit_soft(model: tf.keras.Model, train: tf.data.Dataset, hparams: HParams, verbose: int, epochs: int | None):
+    """Like :func:`train_classifier`, on soft labels (probability vectors) instead of class indices."""
+    model.compile(optimizer=tf.keras.optimizers.Adam(hparams.learning_rate),
+                  loss=tf.keras.losses.CategoricalCrossentropy(from_logits=True),
+                  metrics=[tf.keras.metrics.CategoricalAccuracy(name="accuracy")])
     return model.fit(train, epochs=epochs or hparams.epochs, verbose=0, callbacks=[EpochTimer()] + progress_bar(verbose))
 
 
@@ -272,11 +268,12 @@ def distill(build, train_images, train_labels, hparams: HParams, *, temperature:
         return ds.shuffle(len(train_images), seed=shuffle_seed).batch(hparams.batch_size).prefetch(tf.data.AUTOTUNE)
 
     teacher = build()
-    teacher_history = _fit(teacher, pipeline(np.asarray(train_labels)), hparams, False, verbose, epochs)
+    teacher_history = train_classifier(teacher, pipeline(np.asarray(train_labels)), hparams, verbose=verbose,
+                                       epochs=epochs)
     _multiply_logits(teacher, temperature)                      # Z = T · Z'
     soft = soft_labels(teacher, train_images, temperature)      # softmax(Z / T)
     student = build()
-    student_history = _fit(student, pipeline(soft), hparams, True, verbose, epochs)
+    student_history = _fit_soft(student, pipeline(soft), hparams, verbose, epochs)
     _multiply_logits(student, temperature)                      # deployed at T = 1: logits Z = T · Z'
     return teacher, student, {"temperature": float(temperature), "teacher_history": teacher_history.history,
                               "history": student_history.history}
