@@ -213,6 +213,33 @@ def loss_along_directions(steps, curves: dict, title: str | None = None):
     return fig
 
 
+def step_curves(runs: dict, panels: dict, *, x: str = "step", title: str | None = None, log_panels=()):
+    """Measurements against training steps: one panel per measured column, one line per run.
+
+    ``runs``: run name -> DataFrame with column ``x`` and the columns named in
+    ``panels`` (column -> panel title); a run lacking a column is left out of
+    that panel. Columns in ``log_panels`` get a logarithmic y axis.
+    """
+    if not runs or not panels:
+        raise ValueError("need at least one run and one panel")
+    n = len(panels)
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.2), squeeze=False)
+    for ax, (column, panel_title) in zip(axes.flat, panels.items()):
+        for name, table in runs.items():
+            if column in table and x in table:
+                ax.plot(table[x], table[column], marker="o", markersize=2.5, label=name)
+        ax.set_title(panel_title, fontsize=10)
+        ax.set_xlabel(x)
+        if column in log_panels:
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+    axes.flat[0].legend(fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def save_figure(fig, name: str, folder=None):
     """Save ``fig`` as ``<folder>/<name>.png`` (default folder: ``<artifacts>/figures``); return the path."""
     from pathlib import Path

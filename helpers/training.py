@@ -210,6 +210,79 @@ def train_adversarial(base_model: tf.keras.Model, train: tf.data.Dataset, hparam
     return trainer, history
 
 
+def adversarial_finetune(model: tf.keras.Model, images, labels, *, steps: int, batch_size: int = 32,
+                         eps: float = 0.01, adversarial: bool = True, attack_training_mode: bool = False,
+                         loss_training_mode: bool = False, optimizer: tf.keras.optimizers.Optimizer | None = None,
+                         evaluate_every: int = 25, monitor=None, seed: int = 0, verbose: int = 1):
+    """Fine-tune ``model`` for ``steps`` optimiser steps with the seed's FGSM adversarial loss; returns a DataFrame.
+
+    Each step, on a batch of ``batch_size`` images (float32 (n, 28, 28, 1) in
+    [0, 1]; int labels (n,)), shuffled every epoch with ``seed``:
+
+    1. ``x_adv = clip(x + eps * sign(grad_x CE))``, the gradient taken with the
+       model in training mode if ``attack_training_mode`` else inference mode;
+    2. loss ``= 0.5 * CE(model(x, training=True)) + 0.5 * CE(model(x_adv,
+       training=loss_training_mode))``; with ``adversarial=False`` the loss is
+       the clean CE alone (standard fine-tuning) and no attack runs.
+
+    The defaults, both passes in inference mode, are the seed's loop (lesson
+    08's pitfall). Any pass in training mode also updates BatchNormalization's
+    moving statistics. ``optimizer`` defaults to the seed's SGD (learning rate
+    1e-3, Nesterov momentum 0.9). Every ``evaluate_every`` steps (and at step
+    0) ``monitor(model)`` may return a dict of measurements; the result has
+    one row per evaluation: ``step``, ``loss`` (mean since the last row),
+    ``seconds`` (training time so far, monitoring excluded) and the monitor's keys.
+    """
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    images = np.asarray(images, np.float32)
+    labels = np.asarray(labels)
+    if steps < 1 or batch_size < 1 or evaluate_every < 1:
+        raise ValueError("steps, batch_size and evaluate_every must be >= 1")
+    if len(images) != len(labels) or len(images) < batch_size:
+        raise ValueError(f"need as many labels as images and at least batch_size={batch_size} of them")
+    if eps < 0:
+        raise ValueError(f"eps must be >= 0, got {eps}")
+    optimizer = optimizer or tf.keras.optimizers.SGD(1e-3, momentum=0.9, nesterov=True)
+    ce = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    variables = model.trainable_variables
+
+    @tf.function
+    def train_step(x, y):
+        if adversarial:
+            x_adv = attacks.pgd_graph(model, x, y, eps, eps, 1, "inf", rand_init=False,
+                                      training=attack_training_mode)
+        with tf.GradientTape() as tape:
+            loss = ce(y, model(x, training=True))
+            if adversarial:
+                loss = 0.5 * loss + 0.5 * ce(y, model(tf.stop_gradient(x_adv), training=loss_training_mode))
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
+    rng = np.random.default_rng(seed)
+    rows, losses, seconds, step = [], [], 0.0, 0
+    monitor = monitor or (lambda m: {})
+    rows.append({"step": 0, "loss": float("nan"), "seconds": 0.0, **monitor(model)})
+    bar = tqdm(total=steps, disable=verbose <= 0, desc="fine-tuning", leave=False)
+    while step < steps:
+        order = rng.permutation(len(images))
+        for start in range(0, len(images) - batch_size + 1, batch_size):
+            batch = order[start:start + batch_size]
+            began = time.perf_counter()
+            losses.append(float(train_step(tf.constant(images[batch]), tf.constant(labels[batch]))))
+            seconds += time.perf_counter() - began
+            step += 1
+            bar.update(1)
+            if step % evaluate_every == 0 or step == steps:
+                rows.append({"step": step, "loss": float(np.mean(losses)), "seconds": seconds, **monitor(model)})
+                losses = []
+            if step == steps:
+                break
+    bar.close()
+    return pd.DataFrame(rows)
+
+
 # --------------------------------------------------------------------------- defensive distillation
 
 def _fit_soft(model: tf.keras.Model, train: tf.data.Dataset, hparams: HParams, verbose: int, epochs: int | None):

@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from . import config, data, models, training
+from . import batchnorm, config, data, models, training
 from .config import HParams
 
 
@@ -219,3 +219,45 @@ _DISTILLED = dict(temperature=100.0)
 register("distilled", Recipe(_train_distilled, "the seed CNN, defensive distillation at temperature 100 "
                              "(teacher and student of the same architecture; Papernot et al. 2016), "
                              "deployed at temperature 1", settings=_DISTILLED))
+
+
+# --------------------------------------------------------------------------- lesson 08: a "pretrained" ResNet
+
+SOURCE_CONTRAST = 0.05
+
+
+def source_domain(images):
+    """Lesson 08's pretraining domain: the digits at 1/20 of their contrast, centred on 0.
+
+    ``0.05 * (x - 0.5)`` for images ``x`` in [0, 1]: the same digits with very
+    different pixel statistics, as ImageNet photographs differ from the
+    traffic signs of the seed's question. Works on arrays and tensors.
+    """
+    return SOURCE_CONTRAST * (images - 0.5)
+
+
+def _pretrained_resnet(normalization: str):
+    def train(hp: HParams, train_ds: tf.data.Dataset, verbose: int):
+        model = models.build_small_resnet(normalization=normalization)
+        source = train_ds.map(lambda x, y: (source_domain(x), y))
+        history = training.train_classifier(model, source, hp, verbose=verbose)
+        info = {"history": history.history, "pretraining_domain": "0.05 * (x - 0.5)"}
+        if normalization == "batch":
+            # A converged pretrained model's moving statistics fit its own data exactly.
+            sample = np.concatenate([x.numpy() for x, _ in source.take(max(1, 2000 // hp.batch_size))])
+            batchnorm.reestimate(model, sample)
+        x_test, y_test = data.load_normalized("test", verbose=False)
+        info["source_domain_test_accuracy"] = evaluate_clean(model, source_domain(x_test), y_test)
+        return model, info
+    return train
+
+
+_PRETRAIN_EPOCHS = lambda h: h.replace(epochs=2)
+register("resnet_source", Recipe(_pretrained_resnet("batch"), "a small ResNet with BatchNormalization "
+                                 "(momentum 0.99), trained on low-contrast digits 0.05 * (x - 0.5) for 2 epochs: "
+                                 "lesson 08's stand-in for an ImageNet-pretrained network", hparams=_PRETRAIN_EPOCHS,
+                                 settings={"normalization": "batch", "contrast": SOURCE_CONTRAST}))
+register("resnet_gn_source", Recipe(_pretrained_resnet("group"), "the same small ResNet with GroupNormalization "
+                                    "(4 groups) instead of BatchNormalization, trained the same way",
+                                    hparams=_PRETRAIN_EPOCHS,
+                                    settings={"normalization": "group", "contrast": SOURCE_CONTRAST}))
