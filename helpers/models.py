@@ -86,6 +86,25 @@ def build_subclassed_model(hparams: HParams | None = None) -> SubclassedCNN:
     return model
 
 
+def build_capstone_cnn(width: int = 1, name: str | None = None) -> tf.keras.Model:
+    """The small CNN of Wong, Rice & Kolter (2020) for MNIST, optionally ``width`` times wider (lesson 09).
+
+    Conv(16w, 4x4, stride 2, same) -> ReLU -> Conv(32w, 4x4, stride 2, same)
+    -> ReLU -> Flatten -> Dense(100w) -> ReLU -> Dense(10 logits).
+    166,406 parameters at ``width=1``; about ``width**2`` times more when wider.
+    """
+    if int(width) != width or width < 1:
+        raise ValueError(f"width must be a positive integer, got {width!r}")
+    width = int(width)
+    layers = tf.keras.layers
+    inputs = tf.keras.Input(shape=(28, 28, 1), dtype=tf.float32, name=IMAGE_KEY)
+    x = layers.Conv2D(16 * width, 4, 2, padding="same", activation="relu")(inputs)
+    x = layers.Conv2D(32 * width, 4, 2, padding="same", activation="relu")(x)
+    x = layers.Dense(100 * width, activation="relu")(layers.Flatten()(x))
+    logits = layers.Dense(10, name="logits")(x)
+    return tf.keras.Model(inputs, logits, name=name or f"capstone_cnn_w{width}")
+
+
 NORMALIZATIONS = ("batch", "group", None)
 
 

@@ -233,7 +233,9 @@ def step_curves(runs: dict, panels: dict, *, x: str = "step", title: str | None 
         if column in log_panels:
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
-    axes.flat[0].legend(fontsize=8)
+    fullest = max(axes.flat, key=lambda a: len(a.lines))
+    handles, labels = fullest.get_legend_handles_labels()
+    axes.flat[-1].legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

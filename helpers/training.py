@@ -91,9 +91,65 @@ def train_nsl(base_model: tf.keras.Model, train_dicts: tf.data.Dataset, hparams:
     return adv_model, history
 
 
+class OneCycle(tf.keras.optimizers.schedules.LearningRateSchedule):
+    """A one-cycle learning rate: linear from ~0 up to ``peak`` at ``peak_fraction`` of ``total_steps``, then down to 0.
+
+    As in Wong, Rice & Kolter (2020); pass it as an optimiser's learning rate.
+    """
+
+    def __init__(self, total_steps: int, peak: float, peak_fraction: float = 0.4):
+        if total_steps < 1 or peak <= 0 or not 0 < peak_fraction < 1:
+            raise ValueError("need total_steps >= 1, peak > 0 and 0 < peak_fraction < 1")
+        self.total_steps, self.peak, self.peak_fraction = int(total_steps), float(peak), float(peak_fraction)
+
+    def __call__(self, step):
+        t = tf.cast(step + 1, tf.float32) / float(self.total_steps)
+        up = t / self.peak_fraction
+        down = (1.0 - t) / (1.0 - self.peak_fraction)
+        return self.peak * tf.clip_by_value(tf.minimum(up, down), 0.0, 1.0)
+
+    def get_config(self):
+        return {"total_steps": self.total_steps, "peak": self.peak, "peak_fraction": self.peak_fraction}
+
+
+class RobustAccuracyMonitor(tf.keras.callbacks.Callback):
+    """After each epoch, the model's accuracy under an attack on a fixed held-out batch; keeps the best weights.
+
+    ``attack(model, x, y) -> x_adv``. Writes ``logs["val_robust_accuracy"]``
+    (so the History has it). With ``restore_best=True`` the weights of the
+    best epoch are put back at the end of training: the early stopping that
+    Wong et al. (2020) use against catastrophic overfitting of fast
+    adversarial training. The model attacked is the trainer's ``base_model``
+    when there is one, else the model being trained.
+    """
+
+    def __init__(self, x, y, attack, *, restore_best: bool = False):
+        super().__init__()
+        self.x, self.y, self.attack, self.restore_best = x, y, attack, restore_best
+        self.best, self.best_epoch, self._best_weights = -1.0, -1, None
+
+    def _target(self):
+        return getattr(self.model, "base_model", self.model)
+
+    def on_epoch_end(self, epoch, logs=None):
+        target = self._target()
+        x_adv = self.attack(target, self.x, self.y)
+        acc = float(np.mean(np.argmax(target(x_adv, training=False).numpy(), -1) == np.asarray(self.y)))
+        if logs is not None:
+            logs["val_robust_accuracy"] = acc
+        if acc > self.best:
+            self.best, self.best_epoch = acc, epoch
+            if self.restore_best:
+                self._best_weights = target.get_weights()
+
+    def on_train_end(self, logs=None):
+        if self.restore_best and self._best_weights is not None:
+            self._target().set_weights(self._best_weights)
+
+
 # --------------------------------------------------------------------------- hand-written adversarial training
 
-ADV_METHODS = ("fgsm", "fast", "pgd")
+ADV_METHODS = ("fgsm", "fast", "pgd", "trades")
 
 
 class AdversarialTrainer(tf.keras.Model):
@@ -112,6 +168,9 @@ class AdversarialTrainer(tf.keras.Model):
                   (Wong, Rice & Kolter 2020, "fast is better than free");
       ``"pgd"``   ``steps`` steps of size ``step_size`` (default 2.5 eps / steps) from a random start
                   (Madry et al. 2018).
+      ``"trades"`` TRADES (Zhang et al. 2019): ``x_adv`` maximises KL(f(x) || f(x_adv)) with ``steps``
+                  PGD steps from ``x`` plus small Gaussian noise; the loss is
+                  ``CE(f(x), y) + beta * KL(f(x) || f(x_adv))`` (``mix`` is not used).
     ``warmup_steps`` ramps eps linearly from 0 over the first optimiser steps
     (without it, PGD training at eps 0.3 can sit at chance accuracy).
 
@@ -121,7 +180,8 @@ class AdversarialTrainer(tf.keras.Model):
 
     def __init__(self, base_model: tf.keras.Model, *, method: str = "pgd", eps: float = 0.3, steps: int = 7,
                  step_size: float | None = None, alpha: float | None = None, mix: float = 0.5,
-                 norm: str = "inf", warmup_steps: int = 0, attack_training_mode: bool = False, **kwargs):
+                 norm: str = "inf", warmup_steps: int = 0, attack_training_mode: bool = False, beta: float = 6.0,
+                 **kwargs):
         super().__init__(**kwargs)
         if method not in ADV_METHODS:
             raise ValueError(f"unknown method {method!r}; use one of {', '.join(ADV_METHODS)}")
@@ -133,7 +193,10 @@ class AdversarialTrainer(tf.keras.Model):
         self.method, self.eps, self.mix, self.warmup_steps = method, float(eps), float(mix), int(warmup_steps)
         self.norm = attacks._norm(norm)
         self.attack_training_mode = bool(attack_training_mode)
-        if method == "pgd":
+        if beta < 0:
+            raise ValueError(f"beta must be >= 0, got {beta}")
+        self.beta = float(beta)
+        if method in ("pgd", "trades"):
             self.steps, self.step_size, self.rand_init = int(steps), step_size, True
         elif method == "fast":
             self.steps, self.step_size, self.rand_init = 1, alpha, True
@@ -161,6 +224,8 @@ class AdversarialTrainer(tf.keras.Model):
     def adversarial_batch(self, x, y, eps=None):
         """The adversarial version of a clean batch, crafted as ``train_step`` does."""
         eps = self.current_eps() if eps is None else tf.constant(eps, tf.float32)
+        if self.method == "trades":
+            return self._trades_batch(x, eps)
         if self.method == "pgd":
             step = self.step_size if self.step_size is not None else 2.5 * eps / self.steps
         elif self.method == "fast":
@@ -171,8 +236,27 @@ class AdversarialTrainer(tf.keras.Model):
                                   rand_init=self.rand_init, training=self.attack_training_mode)
         return tf.stop_gradient(x_adv)
 
+    def _trades_batch(self, x, eps):
+        """TRADES' inner maximisation: PGD on KL(f(x) || f(x')) from x + 0.001 N(0, 1)."""
+        step = self.step_size if self.step_size is not None else 2.5 * eps / self.steps
+        p_clean = tf.stop_gradient(tf.nn.softmax(self.base_model(x, training=self.attack_training_mode)))
+        x_adv = attacks.project(x + 0.001 * tf.random.normal(tf.shape(x)), x, eps, self.norm)
+
+        def body(i, x_adv):
+            with tf.GradientTape() as tape:
+                tape.watch(x_adv)
+                kl = _kl(p_clean, self.base_model(x_adv, training=self.attack_training_mode))
+            grad = tape.gradient(kl, x_adv)
+            x_next = attacks.project(x_adv + step * attacks._step_direction(grad, self.norm), x, eps, self.norm)
+            return i + 1, tf.stop_gradient(x_next)
+
+        _, x_adv = tf.while_loop(lambda i, _: i < self.steps, body, [tf.constant(0), x_adv])
+        return tf.stop_gradient(x_adv)
+
     def train_step(self, data):
         x, y = data
+        if self.method == "trades":
+            return self._trades_step(x, y)
         x_adv = self.adversarial_batch(x, y)
         with tf.GradientTape() as tape:
             logits_adv = self.base_model(x_adv, training=True)
@@ -188,6 +272,20 @@ class AdversarialTrainer(tf.keras.Model):
         self.adv_accuracy.update_state(y, logits_adv)
         return {m.name: m.result() for m in self.metrics}
 
+    def _trades_step(self, x, y):
+        x_adv = self.adversarial_batch(x, y)
+        with tf.GradientTape() as tape:
+            logits_clean = self.base_model(x, training=True)
+            logits_adv = self.base_model(x_adv, training=True)
+            robust = tf.reduce_mean(_kl(tf.nn.softmax(logits_clean), logits_adv))
+            loss = self._loss(y, logits_clean) + self.beta * robust + sum(self.base_model.losses)
+        grads = tape.gradient(loss, self.base_model.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.base_model.trainable_variables))
+        self.loss_tracker.update_state(loss)
+        self.clean_accuracy.update_state(y, logits_clean)
+        self.adv_accuracy.update_state(y, logits_adv)
+        return {m.name: m.result() for m in self.metrics}
+
     def test_step(self, data):
         x, y = data
         logits = self.base_model(x, training=False)
@@ -196,17 +294,26 @@ class AdversarialTrainer(tf.keras.Model):
         return {m.name: m.result() for m in (self.loss_tracker, self.clean_accuracy)}
 
 
+def _kl(p, logits_q):
+    """KL(p || softmax(logits_q)) per example, for probabilities ``p`` (batch, classes)."""
+    log_q = tf.nn.log_softmax(logits_q)
+    return tf.reduce_sum(p * (tf.math.log(tf.maximum(p, 1e-12)) - log_q), axis=-1)
+
+
 def train_adversarial(base_model: tf.keras.Model, train: tf.data.Dataset, hparams: HParams, *,
                       verbose: int = 1, epochs: int | None = None, learning_rate: float | None = None,
                       **trainer_kwargs):
     """Adversarially train ``base_model`` with :class:`AdversarialTrainer`; returns ``(trainer, history)``.
 
-    ``trainer_kwargs`` go to the trainer (method, eps, steps, mix, warmup_steps, ...).
+    ``learning_rate`` may be a number or a schedule (e.g. :class:`OneCycle`);
+    ``callbacks`` are added to the epoch timer and the progress bar.
+    ``trainer_kwargs`` go to the trainer (method, eps, steps, mix, warmup_steps, beta, ...).
     """
+    callbacks = list(trainer_kwargs.pop("callbacks", []))
     trainer = AdversarialTrainer(base_model, **trainer_kwargs)
     trainer.compile(optimizer=tf.keras.optimizers.Adam(learning_rate or hparams.learning_rate))
     history = trainer.fit(train, epochs=epochs or hparams.epochs, verbose=0,
-                          callbacks=[EpochTimer()] + progress_bar(verbose))
+                          callbacks=[EpochTimer()] + callbacks + progress_bar(verbose))
     return trainer, history
 
 

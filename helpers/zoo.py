@@ -261,3 +261,30 @@ register("resnet_gn_source", Recipe(_pretrained_resnet("group"), "the same small
                                     "(4 groups) instead of BatchNormalization, trained the same way",
                                     hparams=_PRETRAIN_EPOCHS,
                                     settings={"normalization": "group", "contrast": SOURCE_CONTRAST}))
+
+
+# --------------------------------------------------------------------------- lesson 09: the capstone robust model
+
+CAPSTONE = dict(method="pgd", eps=0.3, steps=10, mix=1.0, warmup_fraction=0.3, width=1, peak_learning_rate=5e-3)
+
+
+def _capstone_hparams(h: HParams) -> HParams:
+    return h.replace(batch_size=100, epochs=10 if config.quick_mode() else 40)
+
+
+def _train_capstone(hp: HParams, train_ds: tf.data.Dataset, verbose: int):
+    settings = dict(CAPSTONE)
+    width, peak = settings.pop("width"), settings.pop("peak_learning_rate")
+    fraction = settings.pop("warmup_fraction")
+    total = int(train_ds.cardinality().numpy()) * hp.epochs
+    model = models.build_capstone_cnn(width)
+    _, history = training.train_adversarial(model, train_ds, hp, verbose=verbose,
+                                            learning_rate=training.OneCycle(total, peak),
+                                            warmup_steps=int(round(fraction * total)), **settings)
+    return model, {"history": history.history, "optimizer_steps": total}
+
+
+register("capstone", Recipe(_train_capstone, "lesson 09's robust model: the Wong et al. (2020) small CNN, PGD-10 "
+                            "adversarial training at L-inf eps 0.3 with eps ramped over the first 30% of steps, "
+                            "Adam with a one-cycle learning rate peaking at 5e-3, batch 100 (40 epochs in full mode)",
+                            hparams=_capstone_hparams, settings=CAPSTONE))

@@ -1,3 +1,5 @@
+import functools
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -109,3 +111,48 @@ def test_distillation_gives_a_student_whose_softmax_saturates(base_model, test_b
     assert zero(grad) > zero(grad_base) + 0.3
     with pytest.raises(ValueError, match="temperature"):
         training.distill(lambda: models.build_base_model(hp), x_train, y_train, hp, temperature=0.0)
+
+
+def test_one_cycle_rises_to_its_peak_then_falls_to_zero():
+    schedule = training.OneCycle(100, 5e-3, peak_fraction=0.4)
+    values = np.array([float(schedule(s)) for s in range(100)])
+    assert values.max() == pytest.approx(5e-3, rel=0.03) and 37 <= values.argmax() <= 40
+    assert np.all(np.diff(values[:39]) > 0) and np.all(np.diff(values[40:]) < 0)
+    assert values[-1] == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(ValueError):
+        training.OneCycle(0, 1e-3)
+
+
+def test_capstone_cnn_matches_wong_et_al_and_grows_with_width():
+    assert models.build_capstone_cnn().count_params() == 166_406
+    assert models.build_capstone_cnn(width=2).count_params() > 3 * 166_406
+    with pytest.raises(ValueError, match="width"):
+        models.build_capstone_cnn(width=0)
+
+
+def test_trades_batches_stay_in_the_ball_and_raise_the_kl(base_model, test_batch):
+    x, y = tf.constant(test_batch[0][:64]), tf.constant(test_batch[1][:64])
+    trainer = training.AdversarialTrainer(base_model, method="trades", eps=0.3, steps=5, beta=6.0)
+    x_adv = trainer.adversarial_batch(x, y, eps=0.3).numpy()
+    assert np.abs(x_adv - x.numpy()).max() <= 0.3 + 1e-6 and x_adv.min() >= 0 and x_adv.max() <= 1
+    p = tf.nn.softmax(base_model(x))
+    kl_adv = float(tf.reduce_mean(training._kl(p, base_model(x_adv))))
+    kl_noise = float(tf.reduce_mean(training._kl(p, base_model(attacks.random_start(x, 0.3, "inf")))))
+    assert kl_adv > 5 * kl_noise
+    with pytest.raises(ValueError, match="beta"):
+        training.AdversarialTrainer(base_model, method="trades", beta=-1)
+
+
+def test_trades_training_learns_and_the_monitor_keeps_the_best_epoch(small_train, test_batch):
+    hp, pipeline = small_train
+    x, y = test_batch[0][:200], test_batch[1][:200]
+    model = models.build_capstone_cnn()
+    watch = functools.partial(attacks.pgd, eps=0.1, steps=5)
+    monitor = training.RobustAccuracyMonitor(x, y, watch, restore_best=True)
+    _, history = training.train_adversarial(model, pipeline, hp, epochs=3, verbose=0, method="trades", eps=0.1,
+                                            steps=3, learning_rate=2e-3, callbacks=[monitor])
+    scores = history.history["val_robust_accuracy"]
+    assert len(scores) == 3 and monitor.best == max(scores) and monitor.best_epoch == int(np.argmax(scores))
+    assert evaluation.accuracy(model, x, y) > 0.7
+    robust_now = evaluation.robust_accuracy(model, x, y, watch, progress=False)
+    assert robust_now == pytest.approx(monitor.best, abs=0.06)     # the best epoch's weights are back
