@@ -21,7 +21,7 @@ lab: $(STAMP)
 
 # Quick mode, on CPU: unit tests, then every notebook top to bottom (nbval).
 test: $(STAMP)
-	ADVLAB_QUICK=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -v --durations=15
+	ADVLAB_QUICK=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -v --durations=15 --junitxml=artifacts/test-report.xml
 
 test-unit: $(STAMP)
 	ADVLAB_QUICK=1 $(BIN)/python -m pytest tests -v

@@ -223,13 +223,13 @@ register("distilled", Recipe(_train_distilled, "the seed CNN, defensive distilla
 
 # --------------------------------------------------------------------------- lesson 08: a "pretrained" ResNet
 
-SOURCE_CONTRAST = 0.05
+SOURCE_CONTRAST = 0.01
 
 
 def source_domain(images):
-    """Lesson 08's pretraining domain: the digits at 1/20 of their contrast, centred on 0.
+    """Lesson 08's pretraining domain: the digits at 1/100 of their contrast, centred on 0.
 
-    ``0.05 * (x - 0.5)`` for images ``x`` in [0, 1]: the same digits with very
+    ``0.01 * (x - 0.5)`` for images ``x`` in [0, 1]: the same digits with very
     different pixel statistics, as ImageNet photographs differ from the
     traffic signs of the seed's question. Works on arrays and tensors.
     """
@@ -241,7 +241,7 @@ def _pretrained_resnet(normalization: str):
         model = models.build_small_resnet(normalization=normalization)
         source = train_ds.map(lambda x, y: (source_domain(x), y))
         history = training.train_classifier(model, source, hp, verbose=verbose)
-        info = {"history": history.history, "pretraining_domain": "0.05 * (x - 0.5)"}
+        info = {"history": history.history, "pretraining_domain": f"{SOURCE_CONTRAST} * (x - 0.5)"}
         if normalization == "batch":
             # A converged pretrained model's moving statistics fit its own data exactly.
             sample = np.concatenate([x.numpy() for x, _ in source.take(max(1, 2000 // hp.batch_size))])
@@ -254,7 +254,8 @@ def _pretrained_resnet(normalization: str):
 
 _PRETRAIN_EPOCHS = lambda h: h.replace(epochs=2)
 register("resnet_source", Recipe(_pretrained_resnet("batch"), "a small ResNet with BatchNormalization "
-                                 "(momentum 0.99), trained on low-contrast digits 0.05 * (x - 0.5) for 2 epochs: "
+                                 f"(momentum 0.99), trained on low-contrast digits {SOURCE_CONTRAST} * (x - 0.5) "
+                                 "for 2 epochs: "
                                  "lesson 08's stand-in for an ImageNet-pretrained network", hparams=_PRETRAIN_EPOCHS,
                                  settings={"normalization": "batch", "contrast": SOURCE_CONTRAST}))
 register("resnet_gn_source", Recipe(_pretrained_resnet("group"), "the same small ResNet with GroupNormalization "
