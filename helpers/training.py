@@ -253,32 +253,23 @@ class AdversarialTrainer(tf.keras.Model):
         _, x_adv = tf.while_loop(lambda i, _: i < self.steps, body, [tf.constant(0), x_adv])
         return tf.stop_gradient(x_adv)
 
+    def objective(self, y, logits_clean, logits_adv) -> tf.Tensor:
+        """The training loss for one batch, from both forward passes (training mode)."""
+        if self.method == "trades":
+            robust = tf.reduce_mean(_kl(tf.nn.softmax(logits_clean), logits_adv))
+            return self._loss(y, logits_clean) + self.beta * robust
+        loss = self.mix * self._loss(y, logits_adv)
+        if self.mix < 1.0:
+            loss += (1.0 - self.mix) * self._loss(y, logits_clean)
+        return loss
+
     def train_step(self, data):
         x, y = data
-        if self.method == "trades":
-            return self._trades_step(x, y)
         x_adv = self.adversarial_batch(x, y)
         with tf.GradientTape() as tape:
             logits_adv = self.base_model(x_adv, training=True)
             logits_clean = self.base_model(x, training=True)
-            loss = self.mix * self._loss(y, logits_adv)
-            if self.mix < 1.0:
-                loss += (1.0 - self.mix) * self._loss(y, logits_clean)
-            loss += sum(self.base_model.losses)
-        grads = tape.gradient(loss, self.base_model.trainable_variables)
-        self.optimizer.apply_gradients(zip(grads, self.base_model.trainable_variables))
-        self.loss_tracker.update_state(loss)
-        self.clean_accuracy.update_state(y, logits_clean)
-        self.adv_accuracy.update_state(y, logits_adv)
-        return {m.name: m.result() for m in self.metrics}
-
-    def _trades_step(self, x, y):
-        x_adv = self.adversarial_batch(x, y)
-        with tf.GradientTape() as tape:
-            logits_clean = self.base_model(x, training=True)
-            logits_adv = self.base_model(x_adv, training=True)
-            robust = tf.reduce_mean(_kl(tf.nn.softmax(logits_clean), logits_adv))
-            loss = self._loss(y, logits_clean) + self.beta * robust + sum(self.base_model.losses)
+            loss = self.objective(y, logits_clean, logits_adv) + sum(self.base_model.losses)
         grads = tape.gradient(loss, self.base_model.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.base_model.trainable_variables))
         self.loss_tracker.update_state(loss)
