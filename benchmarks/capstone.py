@@ -3,6 +3,9 @@
 - clean accuracy on the whole test split;
 - our PGD-100 with 5 random restarts, cross-entropy and margin losses, and the
   per-image worst case of both (``--strong-images``, default 1,000);
+- ART's Auto-PGD alone (cross-entropy then DLR, 5 restarts each; ``--apgd-images``): AutoAttack's
+  gradient-based part as AutoAttack runs it, so that what AutoAttack finds beyond it comes from its
+  DeepFool and black-box Square attacks (a sign of gradient masking when it is large);
 - the independent referee: the Adversarial Robustness Toolbox's AutoAttack
   (``--autoattack-images``, default 1,000; about 4 minutes per 200 images on 2 CPU cores);
 - the training time, and its ratio to one epoch of standard training of the same network.
@@ -12,6 +15,10 @@ model under ``artifacts/models/`` so anyone can attack it with their own tools:
 
     ADVLAB_DATA_DIR=/path/to/mnist .venv/bin/python benchmarks/capstone.py            # train if absent, evaluate
     ADVLAB_DATA_DIR=/path/to/mnist .venv/bin/python benchmarks/capstone.py --train-only
+    ADVLAB_DATA_DIR=/path/to/mnist .venv/bin/python benchmarks/capstone.py --model capstone_trades
+
+``--model`` picks one of lesson 09's comparisons (the capstone recipe with one
+thing changed); each writes ``artifacts/benchmarks/<model>-<mode>.json``.
 """
 import argparse
 import functools
@@ -25,30 +32,34 @@ from helpers import attacks, config, data, evaluation, models, training, zoo
 EPS = 0.3
 
 
-def standard_epoch_seconds(hp) -> float:
+def standard_epoch_seconds(hp, width: int) -> float:
     """Seconds for one epoch of standard training of the capstone network (same batch size and data)."""
     split = data.load_mnist_arrays("train", verbose=False)
     pipeline = data.make_pipeline(data.as_dataset(split), hp, training=True)
-    model = models.build_capstone_cnn(zoo.CAPSTONE["width"])
+    model = models.build_capstone_cnn(width)
     history = training.train_classifier(model, pipeline, hp, verbose=0, epochs=2)
     return float(history.history["epoch_seconds"][-1])      # the second epoch: no tracing time
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default="capstone", choices=["capstone", *zoo.CAPSTONE_VARIANTS],
+                        help="the zoo model to train and evaluate (lesson 09's comparisons are capstone_*)")
     parser.add_argument("--retrain", action="store_true")
     parser.add_argument("--train-only", action="store_true")
     parser.add_argument("--strong-images", type=int, default=1000)
+    parser.add_argument("--apgd-images", type=int, default=1000,
+                        help="ART's Auto-PGD alone (minutes): tells gradient-based from black-box (Square) finds")
     parser.add_argument("--autoattack-images", type=int, default=1000)
     args = parser.parse_args()
 
-    model = zoo.get("capstone", retrain=args.retrain)
-    meta = zoo.metadata("capstone")
+    model = zoo.get(args.model, retrain=args.retrain)
+    meta = zoo.metadata(args.model)
     if args.train_only:
         return
-    hp = zoo._recipe("capstone").hparams(config.hparams())
+    hp = zoo._recipe(args.model).hparams(config.hparams())
     epochs = meta["history"]["epoch_seconds"]
-    ratio = float(np.median(epochs)) / standard_epoch_seconds(hp)
+    ratio = float(np.median(epochs)) / standard_epoch_seconds(hp, meta["settings"]["width"])
 
     x, y = data.load_normalized("test")
     rows = [{"measure": "clean accuracy", "value": evaluation.accuracy(model, x, y), "images": len(x),
@@ -64,6 +75,13 @@ def main():
                      "seconds": round(time.perf_counter() - start, 1)})
     rows.append({"measure": "strongest PGD (worst case of both)", "value": float((masks["ce"] & masks["margin"]).mean()),
                  "images": len(xs), "threat model": f"L-inf eps {EPS}, per image", "seconds": 0.0})
+    if args.apgd_images:
+        xa, ya = x[:args.apgd_images], y[:args.apgd_images]
+        start = time.perf_counter()
+        apgd = evaluation.art_robust_accuracy(model, xa, ya, eps=EPS, attack="apgd", restarts=5)
+        rows.append({"measure": "ART Auto-PGD (CE then DLR, 100 iterations, 5 restarts)", "value": apgd,
+                     "images": len(xa), "threat model": f"L-inf eps {EPS}, ART 1.20.1, AutoAttack's two APGD runs",
+                     "seconds": round(time.perf_counter() - start, 1)})
     if args.autoattack_images:
         xa, ya = x[:args.autoattack_images], y[:args.autoattack_images]
         start = time.perf_counter()
@@ -80,10 +98,10 @@ def main():
              "train_seconds": meta.get("train_seconds"), "epochs": len(epochs),
              "cost_ratio_to_standard_training": round(ratio, 2), "reported_robust_accuracy": robust,
              "clean_accuracy": rows[0]["value"], "parameters": model.count_params()}
-    note = (f"Model: {meta.get('description')}; {model.count_params():,} parameters; trained in "
+    note = (f"Model `{args.model}`: {meta.get('description')}; {model.count_params():,} parameters; trained in "
             f"{meta.get('train_seconds')} s ({len(epochs)} epochs, {ratio:.1f}x the cost of standard training per "
             f"epoch). Reported robust accuracy (the lowest of all attacks): {robust:.2%}.")
-    common.write_results("capstone", rows, extra, note)
+    common.write_results(args.model, rows, extra, note)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ the sample is never mistaken for a full-mode one trained on full MNIST.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import time
@@ -21,7 +22,7 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from . import batchnorm, config, data, models, training
+from . import attacks, batchnorm, config, data, models, training
 from .config import HParams
 
 
@@ -273,19 +274,54 @@ def _capstone_hparams(h: HParams) -> HParams:
     return h.replace(batch_size=100, epochs=10 if config.quick_mode() else 40)
 
 
-def _train_capstone(hp: HParams, train_ds: tf.data.Dataset, verbose: int):
-    settings = dict(CAPSTONE)
-    width, peak = settings.pop("width"), settings.pop("peak_learning_rate")
-    fraction = settings.pop("warmup_fraction")
-    total = int(train_ds.cardinality().numpy()) * hp.epochs
-    model = models.build_capstone_cnn(width)
-    _, history = training.train_adversarial(model, train_ds, hp, verbose=verbose,
-                                            learning_rate=training.OneCycle(total, peak),
-                                            warmup_steps=int(round(fraction * total)), **settings)
-    return model, {"history": history.history, "optimizer_steps": total}
+def _capstone_recipe(settings: dict):
+    """A recipe function for the capstone family: the capstone CNN, one-cycle Adam, eps warm-up.
+
+    ``settings`` are :data:`CAPSTONE`'s keys plus any :class:`training.AdversarialTrainer`
+    argument; ``early_stopping=True`` adds a :class:`training.RobustAccuracyMonitor`
+    (PGD-20 at the same eps on the first 500 training images) that keeps the best epoch.
+    """
+    def train(hp: HParams, train_ds: tf.data.Dataset, verbose: int):
+        kwargs = dict(settings)
+        width, peak = kwargs.pop("width"), kwargs.pop("peak_learning_rate")
+        fraction, early = kwargs.pop("warmup_fraction"), kwargs.pop("early_stopping", False)
+        total = int(train_ds.cardinality().numpy()) * hp.epochs
+        callbacks = []
+        if early:
+            x_watch, y_watch = data.load_normalized("train", limit=500, verbose=False)
+            watch = functools.partial(attacks.pgd, eps=kwargs["eps"], steps=20)
+            callbacks.append(training.RobustAccuracyMonitor(x_watch, y_watch, watch, restore_best=True))
+        model = models.build_capstone_cnn(width)
+        _, history = training.train_adversarial(model, train_ds, hp, verbose=verbose,
+                                                learning_rate=training.OneCycle(total, peak),
+                                                warmup_steps=int(round(fraction * total)), callbacks=callbacks,
+                                                **kwargs)
+        info = {"history": history.history, "optimizer_steps": total}
+        if early:
+            info["best_epoch"] = callbacks[0].best_epoch + 1
+        return model, info
+    return train
 
 
+_train_capstone = _capstone_recipe(CAPSTONE)
 register("capstone", Recipe(_train_capstone, "lesson 09's robust model: the Wong et al. (2020) small CNN, PGD-10 "
                             "adversarial training at L-inf eps 0.3 with eps ramped over the first 30% of steps, "
                             "Adam with a one-cycle learning rate peaking at 5e-3, batch 100 (40 epochs in full mode)",
                             hparams=_capstone_hparams, settings=CAPSTONE))
+
+# Lesson 09's comparisons: the capstone recipe with one thing changed each (same epochs, schedule, batch).
+CAPSTONE_VARIANTS = {
+    "capstone_no_warmup": (dict(CAPSTONE, warmup_fraction=0.0), "the capstone recipe without the eps warm-up"),
+    "capstone_fast": (dict(CAPSTONE, method="fast", steps=1, alpha=0.375, early_stopping=True),
+                      "the capstone recipe with fast adversarial training (FGSM from a random start, step "
+                      "1.25 eps = 0.375; Wong et al. 2020) and early stopping on PGD-20 accuracy"),
+    "capstone_fast_large_step": (dict(CAPSTONE, method="fast", steps=1, alpha=0.6, early_stopping=True),
+                                 "fast adversarial training as capstone_fast with a larger step (2 eps = 0.6)"),
+    "capstone_trades": (dict(CAPSTONE, method="trades", beta=6.0),
+                        "the capstone recipe with TRADES (Zhang et al. 2019; KL inner maximisation, PGD-10, "
+                        "beta 6) instead of PGD's cross-entropy"),
+    "capstone_wide": (dict(CAPSTONE, width=2), "the capstone recipe on the CNN twice as wide (about 4x the "
+                                               "parameters)"),
+}
+for _name, (_settings, _description) in CAPSTONE_VARIANTS.items():
+    register(_name, Recipe(_capstone_recipe(_settings), _description, hparams=_capstone_hparams, settings=_settings))

@@ -156,3 +156,24 @@ def test_trades_training_learns_and_the_monitor_keeps_the_best_epoch(small_train
     assert evaluation.accuracy(model, x, y) > 0.7
     robust_now = evaluation.robust_accuracy(model, x, y, watch, progress=False)
     assert robust_now == pytest.approx(monitor.best, abs=0.06)     # the best epoch's weights are back
+
+
+def test_capstone_variants_change_one_thing_and_record_their_early_stopping(small_train):
+    from helpers import zoo
+
+    assert {"capstone", *zoo.CAPSTONE_VARIANTS} <= set(zoo.names())
+    for name, (settings, _) in zoo.CAPSTONE_VARIANTS.items():
+        changed = {k for k in set(settings) | set(zoo.CAPSTONE) if settings.get(k) != zoo.CAPSTONE.get(k)}
+        assert changed and changed <= {"warmup_fraction", "method", "steps", "alpha", "early_stopping", "beta",
+                                       "width"}, name
+    assert len({zoo.cache_key(n) for n in ["capstone", *zoo.CAPSTONE_VARIANTS]}) == 1 + len(zoo.CAPSTONE_VARIANTS)
+
+    hp, pipeline = small_train
+    config.set_seeds()
+    train = zoo._capstone_recipe(dict(zoo.CAPSTONE, method="fast", steps=1, alpha=0.375, eps=0.1,
+                                      early_stopping=True))
+    model, info = train(hp.replace(epochs=2), pipeline, 0)
+    scores = info["history"]["val_robust_accuracy"]
+    assert len(scores) == 2 and info["best_epoch"] == int(np.argmax(scores)) + 1
+    assert info["optimizer_steps"] == 2 * int(pipeline.cardinality().numpy())
+    assert model.count_params() == models.build_capstone_cnn().count_params()
