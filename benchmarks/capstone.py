@@ -27,7 +27,7 @@ import time
 import common  # noqa: I001  (first: it imports helpers, which must come before TensorFlow)
 
 import numpy as np
-from helpers import attacks, config, data, evaluation, models, training, zoo
+from helpers import attacks, data, evaluation, models, training, zoo
 
 EPS = 0.3
 
@@ -57,7 +57,7 @@ def main():
     meta = zoo.metadata(args.model)
     if args.train_only:
         return
-    hp = zoo._recipe(args.model).hparams(config.hparams())
+    hp = zoo.hparams(args.model)
     epochs = meta["history"]["epoch_seconds"]
     ratio = float(np.median(epochs)) / standard_epoch_seconds(hp, meta["settings"]["width"])
 

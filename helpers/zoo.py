@@ -66,6 +66,16 @@ def _recipe(name: str) -> Recipe:
     return _RECIPES[name]
 
 
+def hparams(name: str) -> HParams:
+    """The hyper-parameters the model ``name`` is trained with in the current mode."""
+    return _recipe(name).hparams(config.hparams())
+
+
+def settings(name: str) -> dict:
+    """The settings that define the model ``name`` (part of its cache key), without training or loading it."""
+    return dict(_recipe(name).settings)
+
+
 def cache_key(name: str) -> str:
     """``<name>-<mode>-<source>-<hash>``: what identifies one trained model on disk."""
     recipe = _recipe(name)
@@ -271,7 +281,7 @@ CAPSTONE = dict(method="pgd", eps=0.3, steps=10, mix=1.0, warmup_fraction=0.3, w
 
 
 def _capstone_hparams(h: HParams) -> HParams:
-    return h.replace(batch_size=100, epochs=10 if config.quick_mode() else 40)
+    return h.replace(batch_size=100, epochs=8 if config.quick_mode() else 40)
 
 
 def _capstone_recipe(settings: dict):
@@ -306,7 +316,7 @@ def _capstone_recipe(settings: dict):
 _train_capstone = _capstone_recipe(CAPSTONE)
 register("capstone", Recipe(_train_capstone, "lesson 09's robust model: the Wong et al. (2020) small CNN, PGD-10 "
                             "adversarial training at L-inf eps 0.3 with eps ramped over the first 30% of steps, "
-                            "Adam with a one-cycle learning rate peaking at 5e-3, batch 100 (40 epochs in full mode)",
+                            "Adam with a one-cycle learning rate peaking at 5e-3, batch 100 (40 epochs in full mode, 8 in quick)",
                             hparams=_capstone_hparams, settings=CAPSTONE))
 
 # Lesson 09's comparisons: the capstone recipe with one thing changed each (same epochs, schedule, batch).

@@ -167,6 +167,8 @@ def test_capstone_variants_change_one_thing_and_record_their_early_stopping(smal
         assert changed and changed <= {"warmup_fraction", "method", "steps", "alpha", "early_stopping", "beta",
                                        "width"}, name
     assert len({zoo.cache_key(n) for n in ["capstone", *zoo.CAPSTONE_VARIANTS]}) == 1 + len(zoo.CAPSTONE_VARIANTS)
+    assert zoo.settings("capstone_trades") == zoo.CAPSTONE_VARIANTS["capstone_trades"][0]
+    assert zoo.settings("capstone")["method"] == "pgd" and zoo.settings("capstone_trades")["method"] == "trades"
 
     hp, pipeline = small_train
     config.set_seeds()
