@@ -45,6 +45,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default="capstone", choices=["capstone", *zoo.CAPSTONE_VARIANTS],
                         help="the zoo model to train and evaluate (lesson 09's comparisons are capstone_*)")
+    parser.add_argument("--tag", default="", help="added to the output's name, to keep a partial run's results apart")
     parser.add_argument("--retrain", action="store_true")
     parser.add_argument("--train-only", action="store_true")
     parser.add_argument("--strong-images", type=int, default=1000)
@@ -101,7 +102,7 @@ def main():
     note = (f"Model `{args.model}`: {meta.get('description')}; {model.count_params():,} parameters; trained in "
             f"{meta.get('train_seconds')} s ({len(epochs)} epochs, {ratio:.1f}x the cost of standard training per "
             f"epoch). Reported robust accuracy (the lowest of all attacks): {robust:.2%}.")
-    common.write_results(args.model, rows, extra, note)
+    common.write_results(args.model + (f"-{args.tag}" if args.tag else ""), rows, extra, note)
 
 
 if __name__ == "__main__":
