@@ -373,7 +373,8 @@ def art_robust_accuracy(model, x: np.ndarray, y: np.ndarray, *, eps: float, atta
     ``attack``: ``"apgd"`` (Auto-PGD, cross-entropy and DLR losses, the
     strongest white-box parts of AutoAttack, minutes for 1,000 images),
     ``"autoattack"`` (ART's AutoAttack with its default attacks including
-    Square; slow: about 4 minutes for 200 images on 2 CPU cores), or
+    Square; slow: 4 to 10 minutes per 200 images on 2 CPU cores, longer for
+    more robust models, since Square runs on every image still standing), or
     ``"pgd"`` (ART's PGD, ``max_iter`` steps of 2.5·eps/max_iter, ``restarts`` random starts).
     Returns the accuracy (fraction 0..1) on the adversarial images.
     """

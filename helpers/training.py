@@ -113,7 +113,9 @@ class OneCycle(tf.keras.optimizers.schedules.LearningRateSchedule):
 
 
 class RobustAccuracyMonitor(tf.keras.callbacks.Callback):
-    """After each epoch, the model's accuracy under an attack on a fixed held-out batch; keeps the best weights.
+    """After each epoch, the model's accuracy under an attack on a fixed watch batch; keeps the best weights.
+
+    The watch batch should be held out, or used only to pick an epoch (never to report a number).
 
     ``attack(model, x, y) -> x_adv``. Writes ``logs["val_robust_accuracy"]``
     (so the History has it). With ``restore_best=True`` the weights of the
@@ -159,7 +161,8 @@ class AdversarialTrainer(tf.keras.Model):
     the chosen method, the gradient's **sign**, clipped to [0, 1] and to the
     eps-ball, with the model in an explicit mode (``attack_training_mode``,
     default False: inference mode, as at test time); (2) take one optimiser
-    step on ``(1 - mix) * CE(clean) + mix * CE(adversarial)`` with the model in
+    step on :meth:`objective` (for all methods but TRADES
+    ``(1 - mix) * CE(clean) + mix * CE(adversarial)``) with the model in
     training mode. ``fit`` is called once, for all epochs.
 
     Methods:
@@ -173,6 +176,9 @@ class AdversarialTrainer(tf.keras.Model):
                   ``CE(f(x), y) + beta * KL(f(x) || f(x_adv))`` (``mix`` is not used).
     ``warmup_steps`` ramps eps linearly from 0 over the first optimiser steps
     (without it, PGD training at eps 0.3 can sit at chance accuracy).
+    ``step_ratio`` sets the attack's step as a multiple of the *current* eps
+    (so it shrinks with eps during the warm-up); ``step_size`` / ``alpha`` are
+    fixed steps instead (pixel units), and at most one of them may be given.
 
     The trainer wraps ``base_model`` and shares its weights; save the
     ``base_model`` (a plain Keras model), not the trainer.
@@ -181,7 +187,7 @@ class AdversarialTrainer(tf.keras.Model):
     def __init__(self, base_model: tf.keras.Model, *, method: str = "pgd", eps: float = 0.3, steps: int = 7,
                  step_size: float | None = None, alpha: float | None = None, mix: float = 0.5,
                  norm: str = "inf", warmup_steps: int = 0, attack_training_mode: bool = False, beta: float = 6.0,
-                 **kwargs):
+                 step_ratio: float | None = None, **kwargs):
         super().__init__(**kwargs)
         if method not in ADV_METHODS:
             raise ValueError(f"unknown method {method!r}; use one of {', '.join(ADV_METHODS)}")
@@ -196,6 +202,9 @@ class AdversarialTrainer(tf.keras.Model):
         if beta < 0:
             raise ValueError(f"beta must be >= 0, got {beta}")
         self.beta = float(beta)
+        if step_ratio is not None and (step_size is not None or alpha is not None or step_ratio <= 0):
+            raise ValueError("step_ratio must be > 0 and cannot be combined with step_size or alpha")
+        self.step_ratio = step_ratio
         if method in ("pgd", "trades"):
             self.steps, self.step_size, self.rand_init = int(steps), step_size, True
         elif method == "fast":
@@ -226,19 +235,24 @@ class AdversarialTrainer(tf.keras.Model):
         eps = self.current_eps() if eps is None else tf.constant(eps, tf.float32)
         if self.method == "trades":
             return self._trades_batch(x, eps)
-        if self.method == "pgd":
+        if self.method == "fgsm":
+            step = eps
+        elif self.step_ratio is not None:
+            step = self.step_ratio * eps
+        elif self.method == "pgd":
             step = self.step_size if self.step_size is not None else 2.5 * eps / self.steps
         elif self.method == "fast":
             step = self.step_size if self.step_size is not None else 1.25 * eps
-        else:
-            step = eps
         x_adv = attacks.pgd_graph(self.base_model, x, y, eps, step, self.steps, self.norm,
                                   rand_init=self.rand_init, training=self.attack_training_mode)
         return tf.stop_gradient(x_adv)
 
     def _trades_batch(self, x, eps):
         """TRADES' inner maximisation: PGD on KL(f(x) || f(x')) from x + 0.001 N(0, 1)."""
-        step = self.step_size if self.step_size is not None else 2.5 * eps / self.steps
+        if self.step_ratio is not None:
+            step = self.step_ratio * eps
+        else:
+            step = self.step_size if self.step_size is not None else 2.5 * eps / self.steps
         p_clean = tf.stop_gradient(tf.nn.softmax(self.base_model(x, training=self.attack_training_mode)))
         x_adv = attacks.project(x + 0.001 * tf.random.normal(tf.shape(x)), x, eps, self.norm)
 
@@ -254,7 +268,11 @@ class AdversarialTrainer(tf.keras.Model):
         return tf.stop_gradient(x_adv)
 
     def objective(self, y, logits_clean, logits_adv) -> tf.Tensor:
-        """The training loss for one batch, from both forward passes (training mode)."""
+        """The training loss for one batch from both forward passes (training mode): override it to try a new loss.
+
+        ``y`` int labels (batch,); logits (batch, classes). ``train_step`` adds
+        the model's own losses (regularisers) to it.
+        """
         if self.method == "trades":
             robust = tf.reduce_mean(_kl(tf.nn.softmax(logits_clean), logits_adv))
             return self._loss(y, logits_clean) + self.beta * robust

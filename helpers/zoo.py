@@ -284,7 +284,7 @@ def _capstone_hparams(h: HParams) -> HParams:
     return h.replace(batch_size=100, epochs=8 if config.quick_mode() else 40)
 
 
-def _capstone_recipe(settings: dict):
+def capstone_recipe(settings: dict):
     """A recipe function for the capstone family: the capstone CNN, one-cycle Adam, eps warm-up.
 
     ``settings`` are :data:`CAPSTONE`'s keys plus any :class:`training.AdversarialTrainer`
@@ -313,25 +313,34 @@ def _capstone_recipe(settings: dict):
     return train
 
 
-_train_capstone = _capstone_recipe(CAPSTONE)
+def register_capstone_variant(name: str, description: str, *, epochs: int | None = None, **changes) -> None:
+    """Add to the zoo the capstone recipe with ``changes`` to :data:`CAPSTONE` (and ``epochs``, if given).
+
+    Example: ``register_capstone_variant("trades_beta1", "TRADES, beta 1", method="trades", beta=1.0)``,
+    then ``get("trades_beta1")`` trains it once and loads it afterwards.
+    """
+    settings = dict(CAPSTONE, **changes)
+    hparams = _capstone_hparams if epochs is None else (lambda h: _capstone_hparams(h).replace(epochs=epochs))
+    register(name, Recipe(capstone_recipe(settings), description, hparams=hparams, settings=settings))
+
+
+_train_capstone = capstone_recipe(CAPSTONE)
 register("capstone", Recipe(_train_capstone, "lesson 09's robust model: the Wong et al. (2020) small CNN, PGD-10 "
                             "adversarial training at L-inf eps 0.3 with eps ramped over the first 30% of steps, "
                             "Adam with a one-cycle learning rate peaking at 5e-3, batch 100 (40 epochs in full mode, 8 in quick)",
                             hparams=_capstone_hparams, settings=CAPSTONE))
 
-# Lesson 09's comparisons: the capstone recipe with one thing changed each (same epochs, schedule, batch).
+# Lesson 09's comparisons: the capstone recipe with one idea changed each (same epochs, schedule, batch, data).
 CAPSTONE_VARIANTS = {
-    "capstone_no_warmup": (dict(CAPSTONE, warmup_fraction=0.0), "the capstone recipe without the eps warm-up"),
-    "capstone_fast": (dict(CAPSTONE, method="fast", steps=1, alpha=0.375, early_stopping=True),
-                      "the capstone recipe with fast adversarial training (FGSM from a random start, step "
-                      "1.25 eps = 0.375; Wong et al. 2020) and early stopping on PGD-20 accuracy"),
-    "capstone_fast_large_step": (dict(CAPSTONE, method="fast", steps=1, alpha=0.6, early_stopping=True),
-                                 "fast adversarial training as capstone_fast with a larger step (2 eps = 0.6)"),
-    "capstone_trades": (dict(CAPSTONE, method="trades", beta=6.0),
-                        "the capstone recipe with TRADES (Zhang et al. 2019; KL inner maximisation, PGD-10, "
-                        "beta 6) instead of PGD's cross-entropy"),
-    "capstone_wide": (dict(CAPSTONE, width=2), "the capstone recipe on the CNN twice as wide (about 4x the "
-                                               "parameters)"),
+    "capstone_no_warmup": ("the capstone recipe without the eps warm-up", dict(warmup_fraction=0.0)),
+    "capstone_fast": ("the capstone recipe with fast adversarial training (FGSM from a random start, step 1.25 "
+                      "times the current eps; Wong et al. 2020) and early stopping on PGD-20 accuracy",
+                      dict(method="fast", steps=1, early_stopping=True)),
+    "capstone_fast_large_step": ("fast adversarial training as capstone_fast with a larger step (2 times the "
+                                 "current eps)", dict(method="fast", steps=1, step_ratio=2.0, early_stopping=True)),
+    "capstone_trades": ("the capstone recipe with TRADES (Zhang et al. 2019; KL inner maximisation, PGD-10, "
+                        "beta 6) instead of PGD's cross-entropy", dict(method="trades", beta=6.0)),
+    "capstone_wide": ("the capstone recipe on the CNN twice as wide (4x the parameters)", dict(width=2)),
 }
-for _name, (_settings, _description) in CAPSTONE_VARIANTS.items():
-    register(_name, Recipe(_capstone_recipe(_settings), _description, hparams=_capstone_hparams, settings=_settings))
+for _name, (_description, _changes) in CAPSTONE_VARIANTS.items():
+    register_capstone_variant(_name, _description, **_changes)

@@ -158,24 +158,37 @@ def test_trades_training_learns_and_the_monitor_keeps_the_best_epoch(small_train
     assert robust_now == pytest.approx(monitor.best, abs=0.06)     # the best epoch's weights are back
 
 
-def test_capstone_variants_change_one_thing_and_record_their_early_stopping(small_train):
+def test_capstone_variants_change_one_idea_and_record_their_early_stopping(small_train):
     from helpers import zoo
 
     assert {"capstone", *zoo.CAPSTONE_VARIANTS} <= set(zoo.names())
-    for name, (settings, _) in zoo.CAPSTONE_VARIANTS.items():
-        changed = {k for k in set(settings) | set(zoo.CAPSTONE) if settings.get(k) != zoo.CAPSTONE.get(k)}
-        assert changed and changed <= {"warmup_fraction", "method", "steps", "alpha", "early_stopping", "beta",
-                                       "width"}, name
-    assert len({zoo.cache_key(n) for n in ["capstone", *zoo.CAPSTONE_VARIANTS]}) == 1 + len(zoo.CAPSTONE_VARIANTS)
-    assert zoo.settings("capstone_trades") == zoo.CAPSTONE_VARIANTS["capstone_trades"][0]
+    for name, (_, changes) in zoo.CAPSTONE_VARIANTS.items():
+        assert zoo.settings(name) == dict(zoo.CAPSTONE, **changes), name
+        assert set(changes) <= {"warmup_fraction", "method", "steps", "step_ratio", "early_stopping", "beta", "width"}
     assert zoo.settings("capstone")["method"] == "pgd" and zoo.settings("capstone_trades")["method"] == "trades"
+    assert len({zoo.cache_key(n) for n in ["capstone", *zoo.CAPSTONE_VARIANTS]}) == 1 + len(zoo.CAPSTONE_VARIANTS)
+    zoo.register_capstone_variant("test_short_trades", "a test", epochs=3, method="trades", beta=1.0)
+    assert zoo.hparams("test_short_trades").epochs == 3 and zoo.settings("test_short_trades")["beta"] == 1.0
+    assert zoo.hparams("test_short_trades").batch_size == zoo.hparams("capstone").batch_size
 
     hp, pipeline = small_train
     config.set_seeds()
-    train = zoo._capstone_recipe(dict(zoo.CAPSTONE, method="fast", steps=1, alpha=0.375, eps=0.1,
-                                      early_stopping=True))
+    train = zoo.capstone_recipe(dict(zoo.CAPSTONE, method="fast", steps=1, eps=0.1, early_stopping=True))
     model, info = train(hp.replace(epochs=2), pipeline, 0)
     scores = info["history"]["val_robust_accuracy"]
     assert len(scores) == 2 and info["best_epoch"] == int(np.argmax(scores)) + 1
     assert info["optimizer_steps"] == 2 * int(pipeline.cardinality().numpy())
     assert model.count_params() == models.build_capstone_cnn().count_params()
+
+
+def test_step_ratio_scales_the_attack_step_with_the_current_eps(base_model, test_batch):
+    x, y = tf.constant(test_batch[0][:16]), tf.constant(test_batch[1][:16])
+    trainer = training.AdversarialTrainer(base_model, method="fast", eps=0.3, step_ratio=2.0, warmup_steps=10)
+    trainer.compile(optimizer=tf.keras.optimizers.SGD(0.0))
+    for eps in (0.05, 0.3):                 # a step of 2 eps from a random start ends on the ball's surface
+        delta = np.abs(trainer.adversarial_batch(x, y, eps=eps).numpy() - test_batch[0][:16])
+        assert delta.max() <= eps + 1e-6
+        moved = delta[(test_batch[0][:16] > eps) & (test_batch[0][:16] < 1 - eps)]
+        assert np.mean(np.isclose(moved, eps, atol=1e-5)) > 0.9
+    with pytest.raises(ValueError, match="step_ratio"):
+        training.AdversarialTrainer(base_model, method="fast", alpha=0.3, step_ratio=2.0)
