@@ -41,3 +41,15 @@ def test_follows_the_skeleton(path):
     assert setup.index("import helpers") < setup.find("import tensorflow") or "import tensorflow" not in setup, \
         "import helpers before TensorFlow"
     assert any(re.search(r"^assert ", c, re.M) for c in code), "a lesson proves itself with assertions"
+
+
+def test_nbval_gets_more_than_five_seconds_to_deliver_a_cells_output():
+    import importlib.util
+    import types
+
+    spec = importlib.util.spec_from_file_location("notebooks_conftest", NOTEBOOKS[0].parent / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cell, other = types.SimpleNamespace(output_timeout=5), types.SimpleNamespace()
+    module.pytest_collection_modifyitems(None, [cell, other])
+    assert cell.output_timeout >= 30 and not hasattr(other, "output_timeout")
