@@ -1,11 +1,14 @@
 """pytest settings for running the notebooks with nbval (``pytest notebooks --nbval-lax``).
 
-nbval waits a hard-coded 5 seconds for each output message after a cell has
-finished (computationalmodelling/nbval#136, #231). On a busy 2-core CI machine a
-cell with progress bars can go quiet for longer than that, and nbval then fails
-a cell that ran correctly ("Timeout of 5 seconds exceeded waiting for output").
-Give it a minute instead; the cell's own time limit (``--nbval-cell-timeout``)
-is unchanged.
+nbval reads a cell's output messages only after the cell has finished, and a
+Jupyter client keeps at most about 1,000 unread messages: a long cell that
+updates a progress-bar widget ten times a second can lose the rest, including
+the "idle" message nbval waits for, and nbval then fails a cell that ran
+correctly ("Timeout of N seconds exceeded waiting for output"; seen on notebook
+08 in CI). So the helpers' progress bars update at most once a second
+(``mininterval=1.0``). nbval also waits a hard-coded 5 seconds for each message
+(computationalmodelling/nbval#136, #231), short on a busy 2-core machine: give it
+a minute. The cell's own time limit (``--nbval-cell-timeout``) is unchanged.
 """
 
 OUTPUT_TIMEOUT_SECONDS = 60
