@@ -235,24 +235,24 @@ class AdversarialTrainer(tf.keras.Model):
         eps = self.current_eps() if eps is None else tf.constant(eps, tf.float32)
         if self.method == "trades":
             return self._trades_batch(x, eps)
-        if self.method == "fgsm":
-            step = eps
-        elif self.step_ratio is not None:
-            step = self.step_ratio * eps
-        elif self.method == "pgd":
-            step = self.step_size if self.step_size is not None else 2.5 * eps / self.steps
-        elif self.method == "fast":
-            step = self.step_size if self.step_size is not None else 1.25 * eps
-        x_adv = attacks.pgd_graph(self.base_model, x, y, eps, step, self.steps, self.norm,
+        x_adv = attacks.pgd_graph(self.base_model, x, y, eps, self._attack_step(eps), self.steps, self.norm,
                                   rand_init=self.rand_init, training=self.attack_training_mode)
         return tf.stop_gradient(x_adv)
 
+    def _attack_step(self, eps):
+        """The attack's step at the current ``eps``: eps for FGSM, else ``step_ratio`` x eps, the fixed
+        ``step_size`` / ``alpha``, or the default (1.25 eps for fast, 2.5 eps / steps for PGD and TRADES)."""
+        if self.method == "fgsm":
+            return eps
+        if self.step_ratio is not None:
+            return self.step_ratio * eps
+        if self.step_size is not None:
+            return self.step_size
+        return 1.25 * eps if self.method == "fast" else 2.5 * eps / self.steps
+
     def _trades_batch(self, x, eps):
         """TRADES' inner maximisation: PGD on KL(f(x) || f(x')) from x + 0.001 N(0, 1)."""
-        if self.step_ratio is not None:
-            step = self.step_ratio * eps
-        else:
-            step = self.step_size if self.step_size is not None else 2.5 * eps / self.steps
+        step = self._attack_step(eps)
         p_clean = tf.stop_gradient(tf.nn.softmax(self.base_model(x, training=self.attack_training_mode)))
         x_adv = attacks.project(x + 0.001 * tf.random.normal(tf.shape(x)), x, eps, self.norm)
 
