@@ -23,6 +23,10 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IMAGE_KEY = "image"
 LABEL_KEY = "label"
+# Seconds between two redraws of a tqdm progress bar. In a notebook each redraw is a
+# widget message; a long cell that sends thousands of them overflows the Jupyter
+# client's message queue, and nbval (CI) then loses the cell's "idle" message.
+PROGRESS_INTERVAL_S = 1.0
 
 
 def _env_flag(name: str) -> bool:

@@ -16,6 +16,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from . import attacks
+from .config import PROGRESS_INTERVAL_S
 
 
 def predict_labels(model, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
@@ -43,7 +44,7 @@ def attack_all(model, x: np.ndarray, y: np.ndarray | None, attack: Callable, *, 
         raise ValueError(f"{len(x)} images but {len(y)} labels")
     out = np.empty_like(x)
     starts = range(0, len(x), batch_size)
-    for i in tqdm(starts, desc=desc, unit="batch", disable=not progress, leave=False, mininterval=1.0):
+    for i in tqdm(starts, desc=desc, unit="batch", disable=not progress, leave=False, mininterval=PROGRESS_INTERVAL_S):
         yb = None if y is None else np.asarray(y[i:i + batch_size])
         out[i:i + batch_size] = np.asarray(attack(model, x[i:i + batch_size], yb))
     return out
@@ -235,7 +236,8 @@ def accuracy_vs_epsilon(models: dict, x: np.ndarray, y: np.ndarray, attack_facto
     """
     rows = []
     total = len(models) * len(attack_factories) * len(epsilons)
-    with tqdm(total=total, desc="accuracy vs epsilon", disable=not progress, leave=False, mininterval=1.0) as bar:
+    with tqdm(total=total, desc="accuracy vs epsilon", disable=not progress, leave=False,
+              mininterval=PROGRESS_INTERVAL_S) as bar:
         for model_name, model in models.items():
             clean = accuracy(model, x, y)
             for attack_name, factory in attack_factories.items():

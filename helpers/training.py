@@ -13,7 +13,7 @@ import tensorflow as tf
 from tqdm.keras import TqdmCallback
 
 from . import attacks, models
-from .config import LABEL_KEY, HParams
+from .config import LABEL_KEY, PROGRESS_INTERVAL_S, HParams
 
 
 def progress_bar(verbose: int = 1) -> list:
@@ -23,7 +23,7 @@ def progress_bar(verbose: int = 1) -> list:
     """
     if verbose <= 0:
         return []
-    return [TqdmCallback(verbose=1 if verbose >= 2 else 0, leave=True)]
+    return [TqdmCallback(verbose=1 if verbose >= 2 else 0, leave=True, mininterval=PROGRESS_INTERVAL_S)]
 
 
 class EpochTimer(tf.keras.callbacks.Callback):
@@ -380,7 +380,7 @@ def adversarial_finetune(model: tf.keras.Model, images, labels, *, steps: int, b
     rows, losses, seconds, step = [], [], 0.0, 0
     monitor = monitor or (lambda m: {})
     rows.append({"step": 0, "loss": float("nan"), "seconds": 0.0, **monitor(model)})
-    bar = tqdm(total=steps, disable=verbose <= 0, desc="fine-tuning", leave=False, mininterval=1.0)
+    bar = tqdm(total=steps, disable=verbose <= 0, desc="fine-tuning", leave=False, mininterval=PROGRESS_INTERVAL_S)
     while step < steps:
         order = rng.permutation(len(images))
         for start in range(0, len(images) - batch_size + 1, batch_size):
