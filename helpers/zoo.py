@@ -188,6 +188,11 @@ def _train_nsl(hp: HParams, train_ds: tf.data.Dataset, verbose: int):
     return model, {"history": history.history}
 
 
+def _warmup_steps(fraction: float, train_ds: tf.data.Dataset, hp: HParams) -> int:
+    """The number of optimiser steps in the first ``fraction`` of training (the eps warm-up)."""
+    return int(round(fraction * int(train_ds.cardinality().numpy()) * hp.epochs))
+
+
 def _adversarial(**settings):
     """A recipe function for :class:`training.AdversarialTrainer` with these settings.
 
@@ -195,9 +200,7 @@ def _adversarial(**settings):
     """
     def train(hp: HParams, train_ds: tf.data.Dataset, verbose: int):
         kwargs = dict(settings)
-        fraction = kwargs.pop("warmup_fraction", 0.0)
-        steps_per_epoch = int(train_ds.cardinality().numpy())
-        kwargs["warmup_steps"] = int(round(fraction * steps_per_epoch * hp.epochs))
+        kwargs["warmup_steps"] = _warmup_steps(kwargs.pop("warmup_fraction", 0.0), train_ds, hp)
         model = models.build_base_model(hp)
         _, history = training.train_adversarial(model, train_ds, hp, verbose=verbose, **kwargs)
         return model, {"history": history.history, "warmup_steps": kwargs["warmup_steps"]}
@@ -294,7 +297,8 @@ def capstone_recipe(settings: dict):
     def train(hp: HParams, train_ds: tf.data.Dataset, verbose: int):
         kwargs = dict(settings)
         width, peak = kwargs.pop("width"), kwargs.pop("peak_learning_rate")
-        fraction, early = kwargs.pop("warmup_fraction"), kwargs.pop("early_stopping", False)
+        warmup_steps = _warmup_steps(kwargs.pop("warmup_fraction"), train_ds, hp)
+        early = kwargs.pop("early_stopping", False)
         total = int(train_ds.cardinality().numpy()) * hp.epochs
         callbacks = []
         if early:
@@ -304,7 +308,7 @@ def capstone_recipe(settings: dict):
         model = models.build_capstone_cnn(width)
         _, history = training.train_adversarial(model, train_ds, hp, verbose=verbose,
                                                 learning_rate=training.OneCycle(total, peak),
-                                                warmup_steps=int(round(fraction * total)), callbacks=callbacks,
+                                                warmup_steps=warmup_steps, callbacks=callbacks,
                                                 **kwargs)
         info = {"history": history.history, "optimizer_steps": total}
         if early:
@@ -333,6 +337,9 @@ register("capstone", Recipe(_train_capstone, "lesson 09's robust model: the Wong
 # Lesson 09's comparisons: the capstone recipe with one idea changed each (same epochs, schedule, batch, data).
 CAPSTONE_VARIANTS = {
     "capstone_no_warmup": ("the capstone recipe without the eps warm-up", dict(warmup_fraction=0.0)),
+    "capstone_fgsm": ("the capstone recipe with plain FGSM adversarial training (one step of eps from the clean "
+                      "image, no random start; Goodfellow et al. 2015) and early stopping on PGD-20 accuracy",
+                      dict(method="fgsm", steps=1, early_stopping=True)),
     "capstone_fast": ("the capstone recipe with fast adversarial training (FGSM from a random start, step 1.25 "
                       "times the current eps; Wong et al. 2020) and early stopping on PGD-20 accuracy",
                       dict(method="fast", steps=1, early_stopping=True)),
