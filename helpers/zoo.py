@@ -338,7 +338,8 @@ register("capstone", Recipe(_train_capstone, "lesson 09's robust model: the Wong
 CAPSTONE_VARIANTS = {
     "capstone_no_warmup": ("the capstone recipe without the eps warm-up", dict(warmup_fraction=0.0)),
     "capstone_fgsm": ("the capstone recipe with plain FGSM adversarial training (one step of eps from the clean "
-                      "image, no random start; Goodfellow et al. 2015) and early stopping on PGD-20 accuracy",
+                      "image, no random start: the attack of Goodfellow et al. 2015, on adversarial examples only) "
+                      "and early stopping on PGD-20 accuracy",
                       dict(method="fgsm", steps=1, early_stopping=True)),
     "capstone_fast": ("the capstone recipe with fast adversarial training (FGSM from a random start, step 1.25 "
                       "times the current eps; Wong et al. 2020) and early stopping on PGD-20 accuracy",
