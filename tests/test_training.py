@@ -192,3 +192,17 @@ def test_step_ratio_scales_the_attack_step_with_the_current_eps(base_model, test
         assert np.mean(np.isclose(moved, eps, atol=1e-5)) > 0.9
     with pytest.raises(ValueError, match="step_ratio"):
         training.AdversarialTrainer(base_model, method="fast", alpha=0.3, step_ratio=2.0)
+
+
+def test_fast_steps_of_two_eps_or_more_give_one_batch_that_is_not_fgsms(base_model, test_batch):
+    # From a random start in the ball, any step >= 2 eps clips to eps * sign(gradient at that start):
+    # the same batch for every such step, yet not FGSM's, whose gradient is taken at the clean image.
+    x, y = tf.constant(test_batch[0][:32]), tf.constant(test_batch[1][:32])
+    batches = {}
+    for ratio in (2.0, 3.0):
+        tf.random.set_seed(7)
+        trainer = training.AdversarialTrainer(base_model, method="fast", eps=0.3, step_ratio=ratio)
+        batches[ratio] = trainer.adversarial_batch(x, y, eps=0.3).numpy()
+    np.testing.assert_allclose(batches[2.0], batches[3.0], atol=1e-6)
+    fgsm = attacks.fgsm(base_model, test_batch[0][:32], test_batch[1][:32], eps=0.3).numpy()
+    assert np.mean(np.abs(batches[2.0] - fgsm) > 1e-3) > 0.01
