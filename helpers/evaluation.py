@@ -44,7 +44,8 @@ def attack_all(model, x: np.ndarray, y: np.ndarray | None, attack: Callable, *, 
         raise ValueError(f"{len(x)} images but {len(y)} labels")
     out = np.empty_like(x)
     starts = range(0, len(x), batch_size)
-    for i in tqdm(starts, desc=desc, unit="batch", disable=not progress, leave=False, mininterval=PROGRESS_INTERVAL_S):
+    for i in tqdm(starts, desc=desc, unit="batch", disable=not progress, leave=False,
+                  mininterval=PROGRESS_INTERVAL_S):
         yb = None if y is None else np.asarray(y[i:i + batch_size])
         out[i:i + batch_size] = np.asarray(attack(model, x[i:i + batch_size], yb))
     return out

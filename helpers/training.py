@@ -380,7 +380,8 @@ def adversarial_finetune(model: tf.keras.Model, images, labels, *, steps: int, b
     rows, losses, seconds, step = [], [], 0.0, 0
     monitor = monitor or (lambda m: {})
     rows.append({"step": 0, "loss": float("nan"), "seconds": 0.0, **monitor(model)})
-    bar = tqdm(total=steps, disable=verbose <= 0, desc="fine-tuning", leave=False, mininterval=PROGRESS_INTERVAL_S)
+    bar = tqdm(total=steps, disable=verbose <= 0, desc="fine-tuning", leave=False,
+               mininterval=PROGRESS_INTERVAL_S)
     while step < steps:
         order = rng.permutation(len(images))
         for start in range(0, len(images) - batch_size + 1, batch_size):

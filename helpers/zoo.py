@@ -188,9 +188,9 @@ def _train_nsl(hp: HParams, train_ds: tf.data.Dataset, verbose: int):
     return model, {"history": history.history}
 
 
-def _warmup_steps(fraction: float, train_ds: tf.data.Dataset, hp: HParams) -> int:
-    """The number of optimiser steps in the first ``fraction`` of training (the eps warm-up)."""
-    return int(round(fraction * int(train_ds.cardinality().numpy()) * hp.epochs))
+def _optimizer_steps(train_ds: tf.data.Dataset, hp: HParams) -> int:
+    """The number of optimiser steps of a whole training run: batches per epoch x epochs."""
+    return int(train_ds.cardinality().numpy()) * hp.epochs
 
 
 def _adversarial(**settings):
@@ -200,7 +200,7 @@ def _adversarial(**settings):
     """
     def train(hp: HParams, train_ds: tf.data.Dataset, verbose: int):
         kwargs = dict(settings)
-        kwargs["warmup_steps"] = _warmup_steps(kwargs.pop("warmup_fraction", 0.0), train_ds, hp)
+        kwargs["warmup_steps"] = int(round(kwargs.pop("warmup_fraction", 0.0) * _optimizer_steps(train_ds, hp)))
         model = models.build_base_model(hp)
         _, history = training.train_adversarial(model, train_ds, hp, verbose=verbose, **kwargs)
         return model, {"history": history.history, "warmup_steps": kwargs["warmup_steps"]}
@@ -297,9 +297,8 @@ def capstone_recipe(settings: dict):
     def train(hp: HParams, train_ds: tf.data.Dataset, verbose: int):
         kwargs = dict(settings)
         width, peak = kwargs.pop("width"), kwargs.pop("peak_learning_rate")
-        warmup_steps = _warmup_steps(kwargs.pop("warmup_fraction"), train_ds, hp)
-        early = kwargs.pop("early_stopping", False)
-        total = int(train_ds.cardinality().numpy()) * hp.epochs
+        fraction, early = kwargs.pop("warmup_fraction"), kwargs.pop("early_stopping", False)
+        total = _optimizer_steps(train_ds, hp)
         callbacks = []
         if early:
             x_watch, y_watch = data.load_normalized("train", limit=500, verbose=False)
@@ -308,7 +307,7 @@ def capstone_recipe(settings: dict):
         model = models.build_capstone_cnn(width)
         _, history = training.train_adversarial(model, train_ds, hp, verbose=verbose,
                                                 learning_rate=training.OneCycle(total, peak),
-                                                warmup_steps=warmup_steps, callbacks=callbacks,
+                                                warmup_steps=int(round(fraction * total)), callbacks=callbacks,
                                                 **kwargs)
         info = {"history": history.history, "optimizer_steps": total}
         if early:
