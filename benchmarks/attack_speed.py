@@ -72,7 +72,8 @@ def main():
     x_art, t_art = _time(theirs, lambda: theirs(BATCH))
     acc_ours, acc_art = evaluation.accuracy(model, x_ours, y), evaluation.accuracy(model, x_art, y)
     rows = [
-        {"what": "40 forward+backward passes (floor)", "seconds": t_floor, "ratio to floor": 1.0, "robust accuracy": ""},
+        {"what": "40 forward+backward passes (floor)", "seconds": t_floor, "ratio to floor": 1.0,
+         "robust accuracy": ""},
         {"what": "ours: helpers.attacks.pgd", "seconds": t_ours, "ratio to floor": t_ours / t_floor,
          "robust accuracy": acc_ours},
         {"what": "ART 1.20.1 ProjectedGradientDescent", "seconds": t_art, "ratio to floor": t_art / t_floor,
@@ -80,7 +81,8 @@ def main():
     ]
     note = (f"PGD-{STEPS}, L-inf eps {EPS}, step {STEP}, 1 random start, batch {BATCH}, {len(x):,} test images, "
             f"zoo model 'base'. ART / ours = {t_art / t_ours:.2f}x; ours / floor = {t_ours / t_floor:.2f}x. "
-            f"Floor and ours: fastest of {args.repeats} interleaved runs; ART: one run; all after a warm-up on one batch.")
+            f"Floor and ours: fastest of {args.repeats} interleaved runs; ART: one run; "
+            "all after a warm-up on one batch.")
     common.write_results("attack_speed", rows, {"art_over_ours": t_art / t_ours, "ours_over_floor": t_ours / t_floor,
                                                 "images": len(x)}, note)
 

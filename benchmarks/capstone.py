@@ -78,7 +78,8 @@ def main():
         rows.append({"measure": f"PGD-100x5 ({loss})", "value": float(masks[loss].mean()), "images": len(xs),
                      "threat model": evaluation.threat_model(attack, len(xs)) + (", ce loss" if loss == "ce" else ""),
                      "seconds": round(time.perf_counter() - start, 1)})
-    rows.append({"measure": "strongest PGD (worst case of both)", "value": float((masks["ce"] & masks["margin"]).mean()),
+    worst = float((masks["ce"] & masks["margin"]).mean())
+    rows.append({"measure": "strongest PGD (worst case of both)", "value": worst,
                  "images": len(xs), "threat model": f"L-inf eps {EPS}, per image", "seconds": 0.0})
     if args.apgd_images:
         xa, ya = x[:args.apgd_images], y[:args.apgd_images]

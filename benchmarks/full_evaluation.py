@@ -54,10 +54,11 @@ def main():
             t0 = time.perf_counter()
             row = {"model": name, "eps": eps, "clean": evaluation.accuracy(model, x, y),
                    "seed attack (transfer from base, 1 step)": seed[name]}
-            row["PGD-40"] = evaluation.robust_accuracy(model, x[:n40], y[:n40],
-                                                       functools.partial(attacks.pgd, eps=eps, steps=40), progress=False)
+            pgd40 = functools.partial(attacks.pgd, eps=eps, steps=40)
+            row["PGD-40"] = evaluation.robust_accuracy(model, x[:n40], y[:n40], pgd40, progress=False)
             xs, ys = x[:args.strong_images], y[:args.strong_images]
-            strong = [functools.partial(attacks.pgd, eps=eps, steps=100, restarts=5, loss=loss) for loss in ("ce", "margin")]
+            strong = [functools.partial(attacks.pgd, eps=eps, steps=100, restarts=5, loss=loss)
+                      for loss in ("ce", "margin")]
             ce, cw = (evaluation.survivors(model, xs, ys, attack) for attack in strong)
             row["PGD-100 x5 (CE)"] = float(np.mean(ce))
             row["strongest PGD (CE or margin, 100 x5)"] = float(np.mean(ce & cw))

@@ -78,7 +78,8 @@ def _validate(model, x, y, *, eps, norm="inf", steps=1, step_size=None, restarts
         raise ValueError(f"x must be a non-empty batch of images, got shape {x_np.shape}")
     lo, hi = float(x_np.min()), float(x_np.max())
     if lo < 0.0 or hi > 1.0:
-        raise ValueError(f"images must be in [0, 1], found values in [{lo:.3g}, {hi:.3g}]: did you forget to normalise?")
+        raise ValueError(f"images must be in [0, 1], found values in [{lo:.3g}, {hi:.3g}]: "
+                         "did you forget to normalise?")
     x_t = tf.convert_to_tensor(x_np)
     if y is None:
         if targeted:

@@ -80,7 +80,10 @@ def _attack_name(attack) -> str:
 
 
 def threat_model(attack: Callable, n_images: int) -> str:
-    """A one-line description of an attack's threat model, e.g. ``"L-inf PGD, eps 0.3, 40 steps, 1 restart, 1,000 images"``."""
+    """A one-line description of an attack's threat model.
+
+    For example ``"L-inf PGD, eps 0.3, 40 steps, 1 restart, 1,000 images"``.
+    """
     kw = dict(attack.keywords) if isinstance(attack, functools.partial) else {}
     name = _attack_name(attack).upper()
     norm = attacks._norm(kw.get("norm", "inf"))
@@ -120,7 +123,8 @@ def art_classifier(model, input_shape=(28, 28, 1), num_classes: int = 10):
                                   clip_values=(0.0, 1.0))
 
 
-def seed_tutorial_perturb(source_model, x: np.ndarray, y: np.ndarray, hparams, batch_size: int | None = None) -> np.ndarray:
+def seed_tutorial_perturb(source_model, x: np.ndarray, y: np.ndarray, hparams,
+                          batch_size: int | None = None) -> np.ndarray:
     """The seed NSL tutorial's perturbed test images, exactly, as one float32 array like ``x``.
 
     The perturbations come from ``source_model`` (the tutorial uses the *base*
@@ -168,7 +172,8 @@ def loss_along_direction(model, x: np.ndarray, y: np.ndarray, direction: np.ndar
     losses = []
     for t in steps:
         logits = model(np.clip(x + np.float32(t) * direction, 0.0, 1.0), training=False)
-        losses.append(float(tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True))))
+        loss = tf.keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
+        losses.append(float(tf.reduce_mean(loss)))
     return np.asarray(losses)
 
 
@@ -183,7 +188,10 @@ def success_rate(model, x: np.ndarray, x_adv: np.ndarray, y: np.ndarray, batch_s
 
 
 def perturbation_norms(x: np.ndarray, x_adv: np.ndarray, changed_threshold: float = 1e-6) -> dict:
-    """Mean L0, L1, L2 and L-inf size of ``x_adv - x`` per example (L0 counts pixels changed by more than the threshold)."""
+    """Mean L0, L1, L2 and L-inf size of ``x_adv - x`` per example.
+
+    L0 counts the pixels changed by more than the threshold.
+    """
     delta = (np.asarray(x_adv, np.float64) - np.asarray(x, np.float64)).reshape(len(x), -1)
     return {"L0": float(np.mean(np.sum(np.abs(delta) > changed_threshold, axis=1))),
             "L1": float(np.mean(np.sum(np.abs(delta), axis=1))),
@@ -318,7 +326,8 @@ def checklist(model, x: np.ndarray, y: np.ndarray, *, eps: float = 0.3, surrogat
 
     acc_unbounded = robust_accuracy(model, x, y, functools.partial(attacks.pgd, eps=1.0, steps=max(steps, 50),
                                                                    step_size=0.05, loss="margin"), progress=False)
-    add("unbounded attack reaches ~0%", acc_unbounded <= 0.01 + tolerance, f"PGD eps 1.0 (margin loss): {acc_unbounded:.1%}",
+    add("unbounded attack reaches ~0%", acc_unbounded <= 0.01 + tolerance,
+        f"PGD eps 1.0 (margin loss): {acc_unbounded:.1%}",
         "with every pixel free any image can become any digit; accuracy above 0 means the attack is stuck", True)
     bar.update()
 

@@ -156,7 +156,8 @@ def prediction_grid(images, labels, predictions: dict, ncols: int = 8, size: flo
         titles.append(f"true {label}\n" + "\n".join(f"{name} {int(p[i])}" for name, p in predictions.items()))
         colors.append("crimson" if any(int(p[i]) != label for p in predictions.values()) else "black")
     fig = image_grid(images, titles, ncols=ncols, size=size, title_colors=colors)
-    fig.set_size_inches(size * min(ncols, len(labels)), size * -(-len(labels) // ncols) * (1.2 + 0.2 * len(predictions)))
+    nrows = -(-len(labels) // ncols)
+    fig.set_size_inches(size * min(ncols, len(labels)), size * nrows * (1.2 + 0.2 * len(predictions)))
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()

@@ -407,7 +407,8 @@ def _fit_soft(model: tf.keras.Model, train: tf.data.Dataset, hparams: HParams, v
     model.compile(optimizer=tf.keras.optimizers.Adam(hparams.learning_rate),
                   loss=tf.keras.losses.CategoricalCrossentropy(from_logits=True),
                   metrics=[tf.keras.metrics.CategoricalAccuracy(name="accuracy")])
-    return model.fit(train, epochs=epochs or hparams.epochs, verbose=0, callbacks=[EpochTimer()] + progress_bar(verbose))
+    return model.fit(train, epochs=epochs or hparams.epochs, verbose=0,
+                     callbacks=[EpochTimer()] + progress_bar(verbose))
 
 
 def _multiply_logits(model: tf.keras.Model, factor: float) -> tf.keras.Model:

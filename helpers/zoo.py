@@ -216,7 +216,8 @@ _PGD_AT = dict(method="pgd", eps=0.3, steps=7, mix=1.0, warmup_fraction=0.3)
 register("fgsm_at", Recipe(_adversarial(**_FGSM_AT), "the seed CNN, FGSM adversarial training "
                            "(L-inf eps 0.3, half clean and half adversarial loss)", settings=_FGSM_AT))
 register("fast_at", Recipe(_adversarial(**_FAST_AT), "the seed CNN, fast adversarial training "
-                           "(FGSM from a random start, L-inf eps 0.3, step 0.375; Wong et al. 2020)", settings=_FAST_AT))
+                           "(FGSM from a random start, L-inf eps 0.3, step 0.375; Wong et al. 2020)",
+                           settings=_FAST_AT))
 register("pgd_at", Recipe(_adversarial(**_PGD_AT), "the seed CNN, PGD adversarial training "
                           "(L-inf eps 0.3, 7 steps, eps ramped over the first 30% of steps; Madry et al. 2018)",
                           settings=_PGD_AT))
@@ -330,7 +331,8 @@ def register_capstone_variant(name: str, description: str, *, epochs: int | None
 _train_capstone = capstone_recipe(CAPSTONE)
 register("capstone", Recipe(_train_capstone, "lesson 09's robust model: the Wong et al. (2020) small CNN, PGD-10 "
                             "adversarial training at L-inf eps 0.3 with eps ramped over the first 30% of steps, "
-                            "Adam with a one-cycle learning rate peaking at 5e-3, batch 100 (40 epochs in full mode, 8 in quick)",
+                            "Adam with a one-cycle learning rate peaking at 5e-3, batch 100 "
+                            "(40 epochs in full mode, 8 in quick)",
                             hparams=_capstone_hparams, settings=CAPSTONE))
 
 # Lesson 09's comparisons: the capstone recipe with one idea changed each (same epochs, schedule, batch, data).
