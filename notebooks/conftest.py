@@ -8,7 +8,8 @@ correctly ("Timeout of N seconds exceeded waiting for output"; seen on notebook
 08 in CI). So the helpers' progress bars update at most once a second
 (``helpers.config.PROGRESS_INTERVAL_S``). nbval also waits a hard-coded 5
 seconds for each message (computationalmodelling/nbval#136, #231), short on a
-busy 2-core machine: give it a minute. The cell's own time limit (``--nbval-cell-timeout``) is unchanged.
+busy 2-core machine: give it a minute. The cell's own time limit
+(``--nbval-cell-timeout``) is unchanged.
 """
 
 OUTPUT_TIMEOUT_SECONDS = 60
