@@ -31,16 +31,16 @@ import time
 import common  # noqa: I001  (first: it imports helpers, which must come before TensorFlow)
 
 import numpy as np
-from helpers import attacks, data, evaluation, models, training, zoo
+from helpers import attacks, data, evaluation, training, zoo
 
 EPS = 0.3
 
 
-def standard_epoch_seconds(hp, width: int) -> float:
-    """Seconds for one epoch of standard training of the capstone network (same batch size and data)."""
+def standard_epoch_seconds(hp, settings: dict) -> float:
+    """Seconds for one epoch of standard training of the model's network (same batch size and data)."""
     split = data.load_mnist_arrays("train", verbose=False)
     pipeline = data.make_pipeline(data.as_dataset(split), hp, training=True)
-    model = models.build_capstone_cnn(width)
+    model = zoo.build_capstone_network(settings)
     history = training.train_classifier(model, pipeline, hp, verbose=0, epochs=2)
     return float(history.history["epoch_seconds"][-1])      # the second epoch: no tracing time
 
@@ -64,7 +64,7 @@ def main():
         return
     hp = zoo.hparams(args.model)
     epochs = meta["history"]["epoch_seconds"]
-    ratio = float(np.median(epochs)) / standard_epoch_seconds(hp, zoo.settings(args.model)["width"])
+    ratio = float(np.median(epochs)) / standard_epoch_seconds(hp, zoo.settings(args.model))
 
     x, y = data.load_normalized("test")
     rows = [{"measure": "clean accuracy", "value": evaluation.accuracy(model, x, y), "images": len(x),

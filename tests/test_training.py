@@ -130,6 +130,23 @@ def test_capstone_cnn_matches_wong_et_al_and_grows_with_width():
         models.build_capstone_cnn(width=0)
 
 
+def test_trades_smallcnn_matches_zhang_et_al_and_the_zoo_builds_each_architecture():
+    from helpers import zoo
+
+    model = models.build_trades_cnn()
+    assert model.count_params() == 312_202
+    pools = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.MaxPool2D)]
+    assert len(pools) == 2 and pools[-1].output.shape[1:] == (4, 4, 64)
+    assert model(np.zeros((3, 28, 28, 1), np.float32)).shape == (3, 10)
+    built = zoo.build_capstone_network(zoo.settings("capstone_trades_smallcnn"))
+    assert built.count_params() == 312_202
+    assert zoo.build_capstone_network(zoo.CAPSTONE).count_params() == 166_406     # no key: the Wong CNN
+    with pytest.raises(ValueError, match="architecture"):
+        zoo.build_capstone_network(dict(zoo.CAPSTONE, architecture="vgg"))
+    with pytest.raises(ValueError, match="width"):
+        zoo.build_capstone_network(dict(zoo.CAPSTONE, architecture="trades_smallcnn", width=2))
+
+
 def test_trades_batches_stay_in_the_ball_and_raise_the_kl(base_model, test_batch):
     x, y = tf.constant(test_batch[0][:64]), tf.constant(test_batch[1][:64])
     trainer = training.AdversarialTrainer(base_model, method="trades", eps=0.3, steps=5, beta=6.0)
@@ -164,12 +181,18 @@ def test_capstone_variants_change_one_idea_and_record_their_early_stopping(small
     assert {"capstone", *zoo.CAPSTONE_VARIANTS} <= set(zoo.names())
     for name, (_, changes) in zoo.CAPSTONE_VARIANTS.items():
         assert zoo.settings(name) == dict(zoo.CAPSTONE, **changes), name
-        assert set(changes) <= {"warmup_fraction", "method", "steps", "step_ratio", "early_stopping", "beta", "width"}
+        assert set(changes) <= {"warmup_fraction", "method", "steps", "step_ratio", "early_stopping", "beta", "width",
+                                "architecture"}
     assert zoo.settings("capstone")["method"] == "pgd" and zoo.settings("capstone_trades")["method"] == "trades"
     assert len({zoo.cache_key(n) for n in ["capstone", *zoo.CAPSTONE_VARIANTS]}) == 1 + len(zoo.CAPSTONE_VARIANTS)
     zoo.register_capstone_variant("test_short_trades", "a test", epochs=3, method="trades", beta=1.0)
     assert zoo.hparams("test_short_trades").epochs == 3 and zoo.settings("test_short_trades")["beta"] == 1.0
     assert zoo.hparams("test_short_trades").batch_size == zoo.hparams("capstone").batch_size
+    zoo.register_capstone_variant("test_two_modes", "a test", epochs=(2, 10), method="trades")
+    assert zoo.hparams("test_two_modes").epochs == (2 if config.quick_mode() else 10)
+    assert zoo.hparams("capstone_trades_smallcnn").epochs == (2 if config.quick_mode() else 10)
+    with pytest.raises(ValueError, match="epochs"):
+        zoo.register_capstone_variant("test_bad_epochs", "a test", epochs=(1, 2, 3))
 
     hp, pipeline = small_train
     config.set_seeds()
