@@ -317,8 +317,9 @@ def capstone_recipe(settings: dict):
     def train(hp: HParams, train_ds: tf.data.Dataset, verbose: int):
         kwargs = dict(settings)
         model = build_capstone_network(kwargs)
+        for network_key in ("width", "architecture"):
+            kwargs.pop(network_key, None)
         peak = kwargs.pop("peak_learning_rate")
-        kwargs.pop("width"), kwargs.pop("architecture", None)
         fraction, early = kwargs.pop("warmup_fraction"), kwargs.pop("early_stopping", False)
         total = _optimizer_steps(train_ds, hp)
         callbacks = []
@@ -346,13 +347,12 @@ def register_capstone_variant(name: str, description: str, *, epochs: int | tupl
     then ``get("trades_beta1")`` trains it once and loads it afterwards.
     """
     settings = dict(CAPSTONE, **changes)
-    if isinstance(epochs, tuple):
-        if len(epochs) != 2:
-            raise ValueError(f"epochs must be one number or (quick, full), got {epochs!r}")
-        quick, full = epochs
+    hparams = _capstone_hparams
+    if isinstance(epochs, tuple) and len(epochs) != 2:
+        raise ValueError(f"epochs must be one number or (quick, full), got {epochs!r}")
+    if epochs is not None:
+        quick, full = epochs if isinstance(epochs, tuple) else (epochs, epochs)
         hparams = lambda h: _capstone_hparams(h).replace(epochs=quick if config.quick_mode() else full)  # noqa: E731
-    else:
-        hparams = _capstone_hparams if epochs is None else (lambda h: _capstone_hparams(h).replace(epochs=epochs))
     register(name, Recipe(capstone_recipe(settings), description, hparams=hparams, settings=settings))
 
 
@@ -363,7 +363,8 @@ register("capstone", Recipe(_train_capstone, "lesson 09's robust model: the Wong
                             "(40 epochs in full mode, 8 in quick)",
                             hparams=_capstone_hparams, settings=CAPSTONE))
 
-# Lesson 09's comparisons: the capstone recipe with one idea changed each (same epochs, schedule, batch, data).
+# Lesson 09's comparisons: the capstone recipe with one idea changed each (same epochs, schedule, batch, data),
+# but for the last.
 CAPSTONE_VARIANTS = {
     "capstone_no_warmup": ("the capstone recipe without the eps warm-up", dict(warmup_fraction=0.0)),
     "capstone_fgsm": ("the capstone recipe with plain FGSM adversarial training (one step of eps from the clean "
