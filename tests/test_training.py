@@ -123,6 +123,53 @@ def test_one_cycle_rises_to_its_peak_then_falls_to_zero():
         training.OneCycle(0, 1e-3)
 
 
+def test_weight_average_is_the_moving_average_of_every_step_and_replaces_the_weights():
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 64)
+    model = tf.keras.Sequential([tf.keras.Input((28, 28, 1)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(10)])
+    model.compile(tf.keras.optimizers.SGD(0.5), tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    initial, seen = model.get_weights(), []
+    record = tf.keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(model.get_weights()))
+    average = training.WeightAverage(decay=0.6)
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False, callbacks=[record, average])
+    assert len(seen) == 8 and average.updates == 8
+    expected = initial
+    for n, weights in enumerate(seen):
+        d = min(0.6, (1 + n) / (10 + n))
+        expected = [d * e + (1 - d) * w for e, w in zip(expected, weights)]
+    for got, want in zip(model.get_weights(), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    for last, raw in zip(average.final_weights, seen[-1]):
+        np.testing.assert_array_equal(last, raw)
+    assert not np.allclose(model.get_weights()[0], seen[-1][0])      # the average is not the last step
+    with pytest.raises(ValueError, match="decay"):
+        training.WeightAverage(decay=1.0)
+
+
+def test_weight_average_averages_the_base_model_of_an_adversarial_trainer(small_train):
+    hp, pipeline = small_train
+    model = models.build_capstone_cnn()
+    average = training.WeightAverage(decay=0.9)
+    training.train_adversarial(model, pipeline.take(3), hp, epochs=1, verbose=0, method="fast", eps=0.1,
+                               callbacks=[average])
+    assert average.updates == 3
+    changed = [not np.allclose(a, b) for a, b in zip(model.get_weights(), average.final_weights)]
+    assert any(changed)
+
+
+def test_capstone_recipe_with_weight_average_keeps_the_average_and_reports_the_raw_weights(small_train):
+    from helpers import zoo
+
+    hp, pipeline = small_train
+    train = zoo.capstone_recipe(dict(zoo.CAPSTONE, method="fast", steps=1, eps=0.1, weight_average=0.9))
+    model, info = train(hp.replace(epochs=1), pipeline.take(4), 0)
+    assert 0.0 <= info["raw_final_test_accuracy"] <= 1.0
+    assert zoo.settings("capstone_trades_smallcnn_avg")["weight_average"] == 0.999
+    _, plain = zoo.capstone_recipe(dict(zoo.CAPSTONE, method="fast", steps=1, eps=0.1))(
+        hp.replace(epochs=1), pipeline.take(4), 0)
+    assert "raw_final_test_accuracy" not in plain
+
+
 def test_capstone_cnn_matches_wong_et_al_and_grows_with_width():
     assert models.build_capstone_cnn().count_params() == 166_406
     assert models.build_capstone_cnn(width=2).count_params() > 3 * 166_406
@@ -182,7 +229,7 @@ def test_capstone_variants_change_one_idea_and_record_their_early_stopping(small
     for name, (_, changes) in zoo.CAPSTONE_VARIANTS.items():
         assert zoo.settings(name) == dict(zoo.CAPSTONE, **changes), name
         assert set(changes) <= {"warmup_fraction", "method", "steps", "step_ratio", "early_stopping", "beta", "width",
-                                "architecture"}
+                                "architecture", "weight_average"}
     assert zoo.settings("capstone")["method"] == "pgd" and zoo.settings("capstone_trades")["method"] == "trades"
     assert len({zoo.cache_key(n) for n in ["capstone", *zoo.CAPSTONE_VARIANTS]}) == 1 + len(zoo.CAPSTONE_VARIANTS)
     zoo.register_capstone_variant("test_short_trades", "a test", epochs=3, method="trades", beta=1.0)
