@@ -175,6 +175,7 @@ class WeightAverage(tf.keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         weights = self._target().weights
         self._average = [tf.Variable(w, trainable=False) for w in weights]
+        self.updates = 0                                # each fit averages from its own start
         decay = self.decay
 
         @tf.function
