@@ -112,6 +112,11 @@ class OneCycle(tf.keras.optimizers.schedules.LearningRateSchedule):
         return {"total_steps": self.total_steps, "peak": self.peak, "peak_fraction": self.peak_fraction}
 
 
+def _weights_owner(model: tf.keras.Model) -> tf.keras.Model:
+    """The model whose weights a callback watches: a trainer's ``base_model`` when there is one, else ``model``."""
+    return getattr(model, "base_model", model)
+
+
 class RobustAccuracyMonitor(tf.keras.callbacks.Callback):
     """After each epoch, the model's accuracy under an attack on a fixed watch batch; keeps the best weights.
 
@@ -131,7 +136,7 @@ class RobustAccuracyMonitor(tf.keras.callbacks.Callback):
         self.best, self.best_epoch, self._best_weights = -1.0, -1, None
 
     def _target(self):
-        return getattr(self.model, "base_model", self.model)
+        return _weights_owner(self.model)
 
     def on_epoch_end(self, epoch, logs=None):
         target = self._target()
@@ -170,7 +175,7 @@ class WeightAverage(tf.keras.callbacks.Callback):
         self._average = None
 
     def _target(self):
-        return getattr(self.model, "base_model", self.model)
+        return _weights_owner(self.model)
 
     def on_train_begin(self, logs=None):
         weights = self._target().weights

@@ -325,21 +325,23 @@ def capstone_recipe(settings: dict):
         fraction, early = kwargs.pop("warmup_fraction"), kwargs.pop("early_stopping", False)
         decay = kwargs.pop("weight_average", None)
         total = _optimizer_steps(train_ds, hp)
-        callbacks = [training.WeightAverage(decay)] if decay else []
+        average = training.WeightAverage(decay) if decay else None
+        monitor = None
         if early:
             x_watch, y_watch = data.load_normalized("train", limit=500, verbose=False)
             watch = functools.partial(attacks.pgd, eps=kwargs["eps"], steps=20)
-            callbacks.append(training.RobustAccuracyMonitor(x_watch, y_watch, watch, restore_best=True))
+            monitor = training.RobustAccuracyMonitor(x_watch, y_watch, watch, restore_best=True)
+        callbacks = [c for c in (average, monitor) if c is not None]
         _, history = training.train_adversarial(model, train_ds, hp, verbose=verbose,
                                                 learning_rate=training.OneCycle(total, peak),
                                                 warmup_steps=int(round(fraction * total)), callbacks=callbacks,
                                                 **kwargs)
         info = {"history": history.history, "optimizer_steps": total}
-        if early:
-            info["best_epoch"] = callbacks[-1].best_epoch + 1
-        if decay:
+        if monitor:
+            info["best_epoch"] = monitor.best_epoch + 1
+        if average:
             averaged = model.get_weights()
-            model.set_weights(callbacks[0].final_weights)
+            model.set_weights(average.final_weights)
             x_test, y_test = data.load_normalized("test", verbose=False)
             info["raw_final_test_accuracy"] = evaluate_clean(model, x_test, y_test)
             model.set_weights(averaged)
@@ -372,6 +374,9 @@ register("capstone", Recipe(_train_capstone, "lesson 09's robust model: the Wong
                             "(40 epochs in full mode, 8 in quick)",
                             hparams=_capstone_hparams, settings=CAPSTONE))
 
+_DEEPER = dict(method="trades", beta=6.0, architecture="trades_smallcnn")   # the deeper network's changes
+_DEEPER_EPOCHS = (2, 10)                                                      # (quick, full)
+
 # Lesson 09's comparisons: the capstone recipe with one idea changed each (same epochs, schedule, batch, data),
 # but for the last.
 CAPSTONE_VARIANTS = {
@@ -392,13 +397,12 @@ CAPSTONE_VARIANTS = {
     # image, so 10 epochs to stay near the 45-minute budget on 2 CPU cores.
     "capstone_trades_smallcnn": ("TRADES (beta 6, PGD-10) on TRADES' own deeper MNIST CNN with max pooling "
                                  "(Zhang et al. 2019; 312k parameters), 10 epochs in full mode (2 in quick)",
-                                 dict(method="trades", beta=6.0, architecture="trades_smallcnn")),
+                                 _DEEPER),
     # The same run as capstone_trades_smallcnn (same seed), keeping the moving average of its weights.
     "capstone_trades_smallcnn_avg": ("capstone_trades_smallcnn with model weight averaging (an exponential moving "
                                      "average of the weights, decay 0.999; Gowal et al. 2020)",
-                                     dict(method="trades", beta=6.0, architecture="trades_smallcnn",
-                                          weight_average=0.999)),
+                                     dict(_DEEPER, weight_average=0.999)),
 }
-_CAPSTONE_EPOCHS = {"capstone_trades_smallcnn": (2, 10), "capstone_trades_smallcnn_avg": (2, 10)}
+_CAPSTONE_EPOCHS = {"capstone_trades_smallcnn": _DEEPER_EPOCHS, "capstone_trades_smallcnn_avg": _DEEPER_EPOCHS}
 for _name, (_description, _changes) in CAPSTONE_VARIANTS.items():
     register_capstone_variant(_name, _description, epochs=_CAPSTONE_EPOCHS.get(_name), **_changes)
