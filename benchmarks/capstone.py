@@ -23,6 +23,11 @@ so anyone can attack it with their own tools:
 ``--model`` picks one of lesson 09's comparisons (the capstone recipe with one
 idea changed); results go to ``artifacts/benchmarks/<model>[-<tag>]-<mode>.json``
 and ``.md`` (``--tag`` keeps a partial run, e.g. ``--apgd-images 0``, apart).
+
+AutoAttack on 1,000 images of the deeper networks takes about 3 hours here, so
+it may run in parts: ``--first-image 200 --autoattack-images 200 --apgd-images 0
+--tag aa200-400`` attacks test images 200 to 399 (clean accuracy stays on the
+whole test split); ``benchmarks/merge_parts.py`` adds the parts up.
 """
 import argparse
 import functools
@@ -56,12 +61,16 @@ def main():
     parser.add_argument("--apgd-images", type=int, default=1000,
                         help="ART's Auto-PGD alone (about 9 minutes for 1,000 images here)")
     parser.add_argument("--autoattack-images", type=int, default=1000)
+    parser.add_argument("--first-image", type=int, default=0,
+                        help="attack the test images from this index on (to run a long evaluation in parts)")
     args = parser.parse_args()
 
     model = zoo.get(args.model, retrain=args.retrain)
     meta = zoo.metadata(args.model)
     if args.train_only:
         return
+    if args.first_image < 0:
+        parser.error("--first-image must be >= 0")
     hp = zoo.hparams(args.model)
     epochs = meta["history"]["epoch_seconds"]
     ratio = float(np.median(epochs)) / standard_epoch_seconds(hp, zoo.settings(args.model))
@@ -69,7 +78,9 @@ def main():
     x, y = data.load_normalized("test")
     rows = [{"measure": "clean accuracy", "value": evaluation.accuracy(model, x, y), "images": len(x),
              "threat model": "none", "seconds": 0.0}]
-    xs, ys = x[:args.strong_images], y[:args.strong_images]
+    first = args.first_image
+    part = f", test images {first}..{first + max(args.strong_images, args.apgd_images, args.autoattack_images) - 1}"
+    xs, ys = x[first:first + args.strong_images], y[first:first + args.strong_images]
     masks = {}
     for loss in ("ce", "margin"):
         attack = functools.partial(attacks.pgd, eps=EPS, steps=100, restarts=5, loss=loss)
@@ -82,14 +93,14 @@ def main():
     rows.append({"measure": "strongest PGD (worst case of both)", "value": worst,
                  "images": len(xs), "threat model": f"L-inf eps {EPS}, per image", "seconds": 0.0})
     if args.apgd_images:
-        xa, ya = x[:args.apgd_images], y[:args.apgd_images]
+        xa, ya = x[first:first + args.apgd_images], y[first:first + args.apgd_images]
         start = time.perf_counter()
         apgd = evaluation.art_robust_accuracy(model, xa, ya, eps=EPS, attack="apgd", restarts=5)
         rows.append({"measure": "ART Auto-PGD (CE then DLR, 100 iterations, 5 restarts)", "value": apgd,
                      "images": len(xa), "threat model": f"L-inf eps {EPS}, ART 1.20.1, first step 2 eps",
                      "seconds": round(time.perf_counter() - start, 1)})
     if args.autoattack_images:
-        xa, ya = x[:args.autoattack_images], y[:args.autoattack_images]
+        xa, ya = x[first:first + args.autoattack_images], y[first:first + args.autoattack_images]
         start = time.perf_counter()
         aa = evaluation.art_robust_accuracy(model, xa, ya, eps=EPS, attack="autoattack")
         rows.append({"measure": "ART AutoAttack", "value": aa, "images": len(xa),
@@ -104,11 +115,12 @@ def main():
              "train_seconds": meta.get("train_seconds"), "epochs": len(epochs),
              "cost_ratio_to_standard_training": round(ratio, 2), "reported_robust_accuracy": robust,
              "clean_accuracy": rows[0]["value"], "parameters": model.count_params(),
-             "best_epoch": meta.get("best_epoch", len(epochs))}
+             "best_epoch": meta.get("best_epoch", len(epochs)), "first_image": first}
     kept = f", weights of epoch {meta['best_epoch']} kept" if "best_epoch" in meta else ""
     note = (f"Model `{args.model}`: {meta.get('description')}; {model.count_params():,} parameters; trained in "
             f"{meta.get('train_seconds')} s ({len(epochs)} epochs{kept}, {ratio:.1f}x the cost of standard training "
-            f"per epoch). Reported robust accuracy (the lowest of all attacks): {robust:.2%}.")
+            f"per epoch). Reported robust accuracy (the lowest of all attacks): {robust:.2%}"
+            + (part if first else "") + ".")
     common.write_results(args.model + (f"-{args.tag}" if args.tag else ""), rows, extra, note)
 
 

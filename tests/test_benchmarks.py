@@ -1,0 +1,44 @@
+"""The benchmark helpers that compute numbers of their own (not the ones that only run helpers)."""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import merge_parts  # noqa: E402
+
+
+def _part(first, images, aa_survivors, pgd_survivors, seconds=10.0, model="m", clean=0.99):
+    rows = [{"measure": "clean accuracy", "value": clean, "images": 10000, "threat model": "none", "seconds": 0.0},
+            {"measure": "PGD-100x5 (ce)", "value": pgd_survivors / images, "images": images,
+             "threat model": f"L-inf PGD, eps 0.3, 100 steps, 5 restarts, {images} images, ce loss", "seconds": 1.0},
+            {"measure": "ART AutoAttack", "value": aa_survivors / images, "images": images,
+             "threat model": "L-inf eps 0.3, ART 1.20.1 AutoAttack defaults", "seconds": seconds}]
+    part = {"benchmark": f"part{first}", "environment": {"mode": "full", "date": "today"}, "rows": rows,
+            "model": model, "settings": {"beta": 6.0}, "train_seconds": 100.0, "clean_accuracy": clean}
+    if first:
+        part["first_image"] = first
+    return part
+
+
+def test_merge_adds_survivors_over_all_images():
+    rows, shared = merge_parts.merge([_part(200, 300, 280, 290, seconds=5.0), _part(0, 200, 188, 191)])
+    by = {r["measure"]: r for r in rows}
+    assert by["clean accuracy"]["value"] == 0.99 and by["clean accuracy"]["images"] == 10000
+    assert by["ART AutoAttack"]["images"] == 500
+    assert by["ART AutoAttack"]["value"] == pytest.approx((188 + 280) / 500)   # not the mean of 0.94 and 0.933
+    assert by["ART AutoAttack"]["seconds"] == 15.0
+    assert by["PGD-100x5 (ce)"]["threat model"].endswith("500 images, ce loss")
+    assert shared["image_range"] == [0, 500]
+    assert shared["reported_robust_accuracy"] == pytest.approx(468 / 500)
+
+
+@pytest.mark.parametrize("second, message", [
+    (_part(150, 200, 190, 190), "overlap or leave a gap"),
+    (_part(250, 200, 190, 190), "overlap or leave a gap"),
+    (_part(200, 200, 190, 190, model="other"), "disagree on 'model'"),
+    (_part(200, 200, 190, 190, clean=0.98), "disagree on 'clean_accuracy'"),
+])
+def test_merge_refuses_parts_that_do_not_fit(second, message):
+    with pytest.raises(ValueError, match=message):
+        merge_parts.merge([_part(0, 200, 188, 191), second])
