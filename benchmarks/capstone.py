@@ -25,9 +25,10 @@ idea changed); results go to ``artifacts/benchmarks/<model>[-<tag>]-<mode>.json`
 and ``.md`` (``--tag`` keeps a partial run, e.g. ``--apgd-images 0``, apart).
 
 AutoAttack on 1,000 images of the deeper networks takes about 3 hours here, so
-it may run in parts: ``--first-image 200 --autoattack-images 200 --apgd-images 0
---tag aa200-400`` attacks test images 200 to 399 (clean accuracy stays on the
-whole test split); ``benchmarks/merge_parts.py`` adds the parts up.
+it may run in parts: ``--first-image 200 --strong-images 200 --apgd-images 0
+--autoattack-images 200 --tag aa200-399`` attacks test images 200 to 399 (clean
+accuracy stays on the whole test split); ``benchmarks/merge_parts.py`` adds the
+parts up (every attack of a part must cover the same images).
 """
 import argparse
 import functools
@@ -64,13 +65,13 @@ def main():
     parser.add_argument("--first-image", type=int, default=0,
                         help="attack the test images from this index on (to run a long evaluation in parts)")
     args = parser.parse_args()
+    if args.first_image < 0:
+        parser.error("--first-image must be >= 0")
 
     model = zoo.get(args.model, retrain=args.retrain)
     meta = zoo.metadata(args.model)
     if args.train_only:
         return
-    if args.first_image < 0:
-        parser.error("--first-image must be >= 0")
     hp = zoo.hparams(args.model)
     epochs = meta["history"]["epoch_seconds"]
     ratio = float(np.median(epochs)) / standard_epoch_seconds(hp, zoo.settings(args.model))
