@@ -291,16 +291,20 @@ def build_capstone_network(settings: dict) -> tf.keras.Model:
     """The untrained network of a capstone-family recipe's ``settings``.
 
     ``architecture``: ``"wong"`` (the default when absent: :func:`models.build_capstone_cnn`,
-    ``width`` times wider) or ``"trades_smallcnn"`` (:func:`models.build_trades_cnn`, width 1 only).
+    ``width`` times wider) or ``"trades_smallcnn"`` (:func:`models.build_trades_cnn`, width 1 only,
+    with its ``activation``: ``"relu"`` when absent, or ``"silu"``).
     """
     architecture, width = settings.get("architecture", "wong"), settings.get("width", 1)
+    activation = settings.get("activation", "relu")
     if architecture not in CAPSTONE_ARCHITECTURES:
         raise ValueError(f"unknown architecture {architecture!r}; use one of {', '.join(CAPSTONE_ARCHITECTURES)}")
     if architecture == "wong":
+        if activation != "relu":
+            raise ValueError(f"the wong network has ReLU only, got activation={activation!r}")
         return models.build_capstone_cnn(width)
     if width != 1:
         raise ValueError(f"the {architecture} network has one width only, got width={width!r}")
-    return models.build_trades_cnn()
+    return models.build_trades_cnn(activation=activation)
 
 
 def _capstone_hparams(h: HParams) -> HParams:
@@ -319,7 +323,7 @@ def capstone_recipe(settings: dict):
     def train(hp: HParams, train_ds: tf.data.Dataset, verbose: int):
         kwargs = dict(settings)
         model = build_capstone_network(kwargs)
-        for network_key in ("width", "architecture"):
+        for network_key in ("width", "architecture", "activation"):
             kwargs.pop(network_key, None)
         peak = kwargs.pop("peak_learning_rate")
         fraction, early = kwargs.pop("warmup_fraction"), kwargs.pop("early_stopping", False)
@@ -402,7 +406,12 @@ CAPSTONE_VARIANTS = {
     "capstone_trades_smallcnn_avg": ("capstone_trades_smallcnn with model weight averaging (an exponential moving "
                                      "average of the weights, decay 0.999; Gowal et al. 2020)",
                                      dict(_DEEPER, weight_average=0.999)),
+    # One change to the averaged run: SiLU (swish) in place of ReLU, as in Gowal et al. 2020's MNIST model.
+    "capstone_trades_smallcnn_silu_avg": ("capstone_trades_smallcnn_avg with SiLU (swish, x * sigmoid(x)) in place "
+                                          "of every ReLU (Gowal et al. 2020)",
+                                          dict(_DEEPER, weight_average=0.999, activation="silu")),
 }
-_CAPSTONE_EPOCHS = {"capstone_trades_smallcnn": _DEEPER_EPOCHS, "capstone_trades_smallcnn_avg": _DEEPER_EPOCHS}
+_CAPSTONE_EPOCHS = {name: _DEEPER_EPOCHS for name in ("capstone_trades_smallcnn", "capstone_trades_smallcnn_avg",
+                                                      "capstone_trades_smallcnn_silu_avg")}
 for _name, (_description, _changes) in CAPSTONE_VARIANTS.items():
     register_capstone_variant(_name, _description, epochs=_CAPSTONE_EPOCHS.get(_name), **_changes)

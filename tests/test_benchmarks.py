@@ -42,3 +42,22 @@ def test_merge_adds_survivors_over_all_images():
 def test_merge_refuses_parts_that_do_not_fit(second, message):
     with pytest.raises(ValueError, match=message):
         merge_parts.merge([_part(0, 200, 188, 191), second])
+
+
+RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+
+
+@pytest.mark.parametrize("path", sorted(RESULTS.glob("*.json")), ids=lambda p: p.name)
+def test_kept_results_are_full_mode_runs_on_full_mnist_with_their_table(path):
+    import json
+
+    result = json.loads(path.read_text())
+    env = result["environment"]
+    assert env["mode"] == "full" and path.name.endswith("-full.json")
+    assert env["data_source"].startswith(("local", "tfds")), env["data_source"]     # full MNIST, not the sample
+    assert env["versions"]["tensorflow"] and env["date"] and result["rows"]
+    table = path.with_suffix(".md").read_text()
+    assert result["benchmark"] in table and f"mode: {env['mode']}" in table
+    for row in result["rows"]:
+        first = next(iter(row.values()))
+        assert str(first) in table, row

@@ -194,6 +194,24 @@ def test_trades_smallcnn_matches_zhang_et_al_and_the_zoo_builds_each_architectur
         zoo.build_capstone_network(dict(zoo.CAPSTONE, architecture="trades_smallcnn", width=2))
 
 
+def test_the_silu_variant_changes_only_the_activation():
+    from helpers import zoo
+
+    relu = zoo.build_capstone_network(zoo.settings("capstone_trades_smallcnn_avg"))
+    silu = zoo.build_capstone_network(zoo.settings("capstone_trades_smallcnn_silu_avg"))
+    assert silu.count_params() == relu.count_params() == 312_202
+    silu.set_weights(relu.get_weights())
+    x = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
+    assert not np.allclose(silu(x).numpy(), relu(x).numpy())                 # the activation really changed
+    conv = next(layer for layer in silu.layers if isinstance(layer, tf.keras.layers.Conv2D))
+    z = np.linspace(-4, 4, 9, dtype=np.float32)
+    np.testing.assert_allclose(conv.activation(z).numpy(), z / (1 + np.exp(-z)), rtol=1e-5)
+    with pytest.raises(ValueError, match="activation"):
+        models.build_trades_cnn(activation="tanh")
+    with pytest.raises(ValueError, match="activation"):
+        zoo.build_capstone_network(dict(zoo.CAPSTONE, activation="silu"))
+
+
 def test_trades_batches_stay_in_the_ball_and_raise_the_kl(base_model, test_batch):
     x, y = tf.constant(test_batch[0][:64]), tf.constant(test_batch[1][:64])
     trainer = training.AdversarialTrainer(base_model, method="trades", eps=0.3, steps=5, beta=6.0)
@@ -229,7 +247,7 @@ def test_capstone_variants_change_one_idea_and_record_their_early_stopping(small
     for name, (_, changes) in zoo.CAPSTONE_VARIANTS.items():
         assert zoo.settings(name) == dict(zoo.CAPSTONE, **changes), name
         assert set(changes) <= {"warmup_fraction", "method", "steps", "step_ratio", "early_stopping", "beta", "width",
-                                "architecture", "weight_average"}
+                                "architecture", "weight_average", "activation"}
     assert zoo.settings("capstone")["method"] == "pgd" and zoo.settings("capstone_trades")["method"] == "trades"
     assert len({zoo.cache_key(n) for n in ["capstone", *zoo.CAPSTONE_VARIANTS]}) == 1 + len(zoo.CAPSTONE_VARIANTS)
     zoo.register_capstone_variant("test_short_trades", "a test", epochs=3, method="trades", beta=1.0)
