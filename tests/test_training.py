@@ -212,6 +212,17 @@ def test_the_silu_variant_changes_only_the_activation():
         zoo.build_capstone_network(dict(zoo.CAPSTONE, activation="silu"))
 
 
+def test_the_twelve_epoch_variant_is_the_averaged_run_trained_longer(monkeypatch):
+    from helpers import zoo
+
+    assert zoo.settings("capstone_trades_smallcnn_avg12") == zoo.settings("capstone_trades_smallcnn_avg")
+    assert zoo.hparams("capstone_trades_smallcnn_avg12").epochs == zoo.hparams("capstone_trades_smallcnn_avg").epochs
+    monkeypatch.setenv("ADVLAB_QUICK", "0")
+    assert zoo.hparams("capstone_trades_smallcnn_avg12").epochs == 12
+    assert zoo.hparams("capstone_trades_smallcnn_avg").epochs == 10
+    assert zoo.cache_key("capstone_trades_smallcnn_avg12") != zoo.cache_key("capstone_trades_smallcnn_avg")
+
+
 def test_trades_batches_stay_in_the_ball_and_raise_the_kl(base_model, test_batch):
     x, y = tf.constant(test_batch[0][:64]), tf.constant(test_batch[1][:64])
     trainer = training.AdversarialTrainer(base_model, method="trades", eps=0.3, steps=5, beta=6.0)
