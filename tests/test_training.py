@@ -221,6 +221,9 @@ def test_the_twelve_epoch_variant_is_the_averaged_run_trained_longer(monkeypatch
     assert zoo.hparams("capstone_trades_smallcnn_avg12").epochs == 12
     assert zoo.hparams("capstone_trades_smallcnn_avg").epochs == 10
     assert zoo.cache_key("capstone_trades_smallcnn_avg12") != zoo.cache_key("capstone_trades_smallcnn_avg")
+    larger = zoo.settings("capstone_trades_smallcnn_avg_eps033")
+    assert larger == dict(zoo.settings("capstone_trades_smallcnn_avg"), eps=0.33)
+    assert zoo.hparams("capstone_trades_smallcnn_avg_eps033").epochs == 10
 
 
 def test_trades_batches_stay_in_the_ball_and_raise_the_kl(base_model, test_batch):
@@ -258,7 +261,7 @@ def test_capstone_variants_change_one_idea_and_record_their_early_stopping(small
     for name, (_, changes) in zoo.CAPSTONE_VARIANTS.items():
         assert zoo.settings(name) == dict(zoo.CAPSTONE, **changes), name
         assert set(changes) <= {"warmup_fraction", "method", "steps", "step_ratio", "early_stopping", "beta", "width",
-                                "architecture", "weight_average", "activation"}
+                                "architecture", "weight_average", "activation", "eps"}
     assert zoo.settings("capstone")["method"] == "pgd" and zoo.settings("capstone_trades")["method"] == "trades"
     assert len({zoo.cache_key(n) for n in ["capstone", *zoo.CAPSTONE_VARIANTS]}) == 1 + len(zoo.CAPSTONE_VARIANTS)
     zoo.register_capstone_variant("test_short_trades", "a test", epochs=3, method="trades", beta=1.0)
