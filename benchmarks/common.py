@@ -28,7 +28,8 @@ def environment() -> dict:
         "device": compat.device_report().split("device: ")[-1],
         "versions": compat.versions(),
         "mode": config.mode(),
-        "data_source": source + (f" ({folder})" if folder else ""),
+        # the variable, not the folder: results are kept in git, and a machine's own path means nothing elsewhere
+        "data_source": source + (" (ADVLAB_DATA_DIR)" if folder else ""),
     }
 
 
