@@ -212,7 +212,7 @@ def test_the_silu_variant_changes_only_the_activation():
         zoo.build_capstone_network(dict(zoo.CAPSTONE, activation="silu"))
 
 
-def test_the_twelve_epoch_variant_is_the_averaged_run_trained_longer(monkeypatch):
+def test_the_twelve_and_fifteen_epoch_variants_are_the_averaged_run_trained_longer(monkeypatch):
     from helpers import zoo
 
     assert zoo.settings("capstone_trades_smallcnn_avg12") == zoo.settings("capstone_trades_smallcnn_avg")
@@ -221,6 +221,9 @@ def test_the_twelve_epoch_variant_is_the_averaged_run_trained_longer(monkeypatch
     assert zoo.hparams("capstone_trades_smallcnn_avg12").epochs == 12
     assert zoo.hparams("capstone_trades_smallcnn_avg").epochs == 10
     assert zoo.cache_key("capstone_trades_smallcnn_avg12") != zoo.cache_key("capstone_trades_smallcnn_avg")
+    assert zoo.settings("capstone_trades_smallcnn_avg15") == zoo.settings("capstone_trades_smallcnn_avg")
+    assert zoo.hparams("capstone_trades_smallcnn_avg15").epochs == 15
+    assert zoo.cache_key("capstone_trades_smallcnn_avg15") != zoo.cache_key("capstone_trades_smallcnn_avg12")
     larger = zoo.settings("capstone_trades_smallcnn_avg_eps033")
     assert larger == dict(zoo.settings("capstone_trades_smallcnn_avg"), eps=0.33)
     assert zoo.hparams("capstone_trades_smallcnn_avg_eps033").epochs == 10
