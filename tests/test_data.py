@@ -223,3 +223,35 @@ def test_load_normalized_gives_attack_ready_arrays():
     assert y.shape == (64,) and y.dtype == np.int64
     with pytest.raises(ValueError, match="limit"):
         data.load_normalized("test", limit=0, verbose=False)
+
+
+def test_random_shift_moves_each_image_by_its_own_offset_and_keeps_it_whole():
+    images = np.zeros((64, 28, 28, 1), np.float32)
+    images[:, 8:20, 10:18] = np.random.default_rng(0).random((64, 12, 8, 1))     # inside the 20x20 centre
+    labels = np.arange(64)
+    ds = tf.data.Dataset.from_tensor_slices((images, labels)).batch(16)
+    shifted = data.random_shift(ds, 2, seed=1)
+    assert shifted.cardinality() == ds.cardinality()
+    offsets = []
+    for (x, y), (x0, y0) in zip(shifted, ds):
+        assert x.shape == x0.shape and x.dtype == tf.float32
+        np.testing.assert_array_equal(y, y0)
+        for moved, original in zip(x.numpy(), x0.numpy()):
+            np.testing.assert_allclose(moved.sum(), original.sum(), rtol=1e-6)      # nothing cut off
+            match = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                     if np.array_equal(np.roll(original, (dy, dx), axis=(0, 1)), moved)]
+            assert len(match) == 1                                                 # a pure translation
+            offsets.append(match[0])
+    assert len(set(offsets)) > 10                                                  # per image, not per batch
+    assert {dy for dy, _ in offsets} == {dx for _, dx in offsets} == {-2, -1, 0, 1, 2}
+    again = np.concatenate([x.numpy() for x, _ in shifted])                        # a second pass (epoch)
+    first = np.concatenate([x.numpy() for x, _ in data.random_shift(ds, 2, seed=1)])
+    assert not np.array_equal(again, first)                                       # new offsets every pass
+
+
+def test_random_shift_zero_is_the_identity_and_bad_sizes_are_refused():
+    ds = tf.data.Dataset.from_tensor_slices((np.ones((4, 28, 28, 1), np.float32), np.arange(4))).batch(2)
+    assert data.random_shift(ds, 0) is ds
+    for bad in (-1, 1.5):
+        with pytest.raises(ValueError, match="max_pixels"):
+            data.random_shift(ds, bad)
