@@ -227,6 +227,8 @@ def test_the_twelve_and_fifteen_epoch_variants_are_the_averaged_run_trained_long
     shifted = zoo.settings("capstone_trades_smallcnn_avg12_shift")
     assert shifted == dict(zoo.settings("capstone_trades_smallcnn_avg12"), shift_pixels=2)
     assert zoo.hparams("capstone_trades_smallcnn_avg12_shift").epochs == 12
+    assert zoo.settings("capstone_trades_smallcnn_avg12_shift_beta9") == dict(shifted, beta=9.0)
+    assert zoo.hparams("capstone_trades_smallcnn_avg12_shift_beta9").epochs == 12
     larger = zoo.settings("capstone_trades_smallcnn_avg_eps033")
     assert larger == dict(zoo.settings("capstone_trades_smallcnn_avg"), eps=0.33)
     assert zoo.hparams("capstone_trades_smallcnn_avg_eps033").epochs == 10
