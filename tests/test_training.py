@@ -269,7 +269,7 @@ def test_capstone_variants_change_one_idea_and_record_their_early_stopping(small
     for name, (_, changes) in zoo.CAPSTONE_VARIANTS.items():
         assert zoo.settings(name) == dict(zoo.CAPSTONE, **changes), name
         assert set(changes) <= {"warmup_fraction", "method", "steps", "step_ratio", "early_stopping", "beta", "width",
-                                "architecture", "weight_average", "activation", "eps"}
+                                "architecture", "weight_average", "activation", "eps", "shift_pixels"}
     assert zoo.settings("capstone")["method"] == "pgd" and zoo.settings("capstone_trades")["method"] == "trades"
     assert len({zoo.cache_key(n) for n in ["capstone", *zoo.CAPSTONE_VARIANTS]}) == 1 + len(zoo.CAPSTONE_VARIANTS)
     zoo.register_capstone_variant("test_short_trades", "a test", epochs=3, method="trades", beta=1.0)
