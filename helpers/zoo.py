@@ -438,9 +438,9 @@ CAPSTONE_VARIANTS = {
 _CAPSTONE_EPOCHS = {name: _DEEPER_EPOCHS for name in ("capstone_trades_smallcnn", "capstone_trades_smallcnn_avg",
                                                       "capstone_trades_smallcnn_silu_avg",
                                                       "capstone_trades_smallcnn_avg_eps033")}
-_CAPSTONE_EPOCHS["capstone_trades_smallcnn_avg12"] = (2, 12)
+_CAPSTONE_EPOCHS.update({name: (2, 12) for name in ("capstone_trades_smallcnn_avg12",
+                                                    "capstone_trades_smallcnn_avg12_shift",
+                                                    "capstone_trades_smallcnn_avg12_shift_beta9")})
 _CAPSTONE_EPOCHS["capstone_trades_smallcnn_avg15"] = (2, 15)
-_CAPSTONE_EPOCHS["capstone_trades_smallcnn_avg12_shift"] = (2, 12)
-_CAPSTONE_EPOCHS["capstone_trades_smallcnn_avg12_shift_beta9"] = (2, 12)
 for _name, (_description, _changes) in CAPSTONE_VARIANTS.items():
     register_capstone_variant(_name, _description, epochs=_CAPSTONE_EPOCHS.get(_name), **_changes)
