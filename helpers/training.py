@@ -230,6 +230,13 @@ class AdversarialTrainer(tf.keras.Model):
     ``step_ratio`` sets the attack's step as a multiple of the *current* eps
     (so it shrinks with eps during the warm-up); ``step_size`` / ``alpha`` are
     fixed steps instead (pixel units), and at most one of them may be given.
+    ``awp_gamma`` > 0 adds adversarial weight perturbation (AWP; Wu, Xia & Wang
+    2020): after crafting ``x_adv``, every kernel ``w`` (tensors of rank >= 2;
+    biases untouched) is moved to ``w + gamma * ||w|| * g / ||g||``, with ``g``
+    the gradient of the same training loss (one ascent step, layer by layer),
+    the loss's gradient is taken there, the weights are put back, and that
+    gradient is applied to them: the model learns weights whose neighbourhood
+    is robust too, one extra forward and backward pass per batch.
 
     The trainer wraps ``base_model`` and shares its weights; save the
     ``base_model`` (a plain Keras model), not the trainer.
@@ -238,7 +245,7 @@ class AdversarialTrainer(tf.keras.Model):
     def __init__(self, base_model: tf.keras.Model, *, method: str = "pgd", eps: float = 0.3, steps: int = 7,
                  step_size: float | None = None, alpha: float | None = None, mix: float = 0.5,
                  norm: str = "inf", warmup_steps: int = 0, attack_training_mode: bool = False, beta: float = 6.0,
-                 step_ratio: float | None = None, **kwargs):
+                 step_ratio: float | None = None, awp_gamma: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         if method not in ADV_METHODS:
             raise ValueError(f"unknown method {method!r}; use one of {', '.join(ADV_METHODS)}")
@@ -253,6 +260,9 @@ class AdversarialTrainer(tf.keras.Model):
         if beta < 0:
             raise ValueError(f"beta must be >= 0, got {beta}")
         self.beta = float(beta)
+        if not 0.0 <= awp_gamma < 1.0:
+            raise ValueError(f"awp_gamma is a relative weight perturbation and must be in [0, 1), got {awp_gamma}")
+        self.awp_gamma = float(awp_gamma)
         if step_ratio is not None and (step_size is not None or alpha is not None or step_ratio <= 0):
             raise ValueError("step_ratio must be > 0 and cannot be combined with step_size or alpha")
         self.step_ratio = step_ratio
@@ -332,14 +342,28 @@ class AdversarialTrainer(tf.keras.Model):
             loss += (1.0 - self.mix) * self._loss(y, logits_clean)
         return loss
 
+    def weight_perturbation(self, x, y, x_adv) -> list:
+        """AWP's perturbation of the kernels (rank >= 2): ``(variable, delta)`` pairs, with ``||delta|| =
+        awp_gamma * ||w||`` per kernel, in the direction that raises :meth:`objective` on this batch."""
+        kernels = [v for v in self.base_model.trainable_variables if v.shape.rank >= 2]
+        with tf.GradientTape() as tape:
+            loss = self.objective(y, self.base_model(x, training=True), self.base_model(x_adv, training=True))
+        grads = tape.gradient(loss, kernels)
+        return [(v, self.awp_gamma * tf.norm(v) * g / (tf.norm(g) + 1e-12)) for v, g in zip(kernels, grads)]
+
     def train_step(self, data):
         x, y = data
         x_adv = self.adversarial_batch(x, y)
+        perturbation = self.weight_perturbation(x, y, x_adv) if self.awp_gamma > 0 else []
+        for variable, delta in perturbation:
+            variable.assign_add(delta)
         with tf.GradientTape() as tape:
             logits_adv = self.base_model(x_adv, training=True)
             logits_clean = self.base_model(x, training=True)
             loss = self.objective(y, logits_clean, logits_adv) + sum(self.base_model.losses)
         grads = tape.gradient(loss, self.base_model.trainable_variables)
+        for variable, delta in perturbation:
+            variable.assign_sub(delta)
         self.optimizer.apply_gradients(zip(grads, self.base_model.trainable_variables))
         self.loss_tracker.update_state(loss)
         self.clean_accuracy.update_state(y, logits_clean)

@@ -229,6 +229,8 @@ def test_the_twelve_and_fifteen_epoch_variants_are_the_averaged_run_trained_long
     assert zoo.hparams("capstone_trades_smallcnn_avg12_shift").epochs == 12
     assert zoo.settings("capstone_trades_smallcnn_avg12_shift_beta9") == dict(shifted, beta=9.0)
     assert zoo.hparams("capstone_trades_smallcnn_avg12_shift_beta9").epochs == 12
+    assert zoo.settings("capstone_trades_smallcnn_avg12_shift_awp") == dict(shifted, awp_gamma=0.005)
+    assert zoo.hparams("capstone_trades_smallcnn_avg12_shift_awp").epochs == 12
     larger = zoo.settings("capstone_trades_smallcnn_avg_eps033")
     assert larger == dict(zoo.settings("capstone_trades_smallcnn_avg"), eps=0.33)
     assert zoo.hparams("capstone_trades_smallcnn_avg_eps033").epochs == 10
@@ -269,7 +271,8 @@ def test_capstone_variants_change_one_idea_and_record_their_early_stopping(small
     for name, (_, changes) in zoo.CAPSTONE_VARIANTS.items():
         assert zoo.settings(name) == dict(zoo.CAPSTONE, **changes), name
         assert set(changes) <= {"warmup_fraction", "method", "steps", "step_ratio", "early_stopping", "beta", "width",
-                                "architecture", "weight_average", "activation", "eps", "shift_pixels"}
+                                "architecture", "weight_average", "activation", "eps", "shift_pixels",
+                                "awp_gamma"}
     assert zoo.settings("capstone")["method"] == "pgd" and zoo.settings("capstone_trades")["method"] == "trades"
     assert len({zoo.cache_key(n) for n in ["capstone", *zoo.CAPSTONE_VARIANTS]}) == 1 + len(zoo.CAPSTONE_VARIANTS)
     zoo.register_capstone_variant("test_short_trades", "a test", epochs=3, method="trades", beta=1.0)
@@ -316,3 +319,66 @@ def test_fast_steps_of_two_eps_or_more_give_one_batch_that_is_not_fgsms(base_mod
     np.testing.assert_allclose(batches[2.0], batches[3.0], atol=1e-6)
     fgsm = attacks.fgsm(base_model, test_batch[0][:32], test_batch[1][:32], eps=0.3).numpy()
     assert np.mean(np.abs(batches[2.0] - fgsm) > 1e-3) > 0.01
+
+
+def _tiny_model(seed=0):
+    tf.keras.utils.set_random_seed(seed)
+    inputs = tf.keras.Input((28, 28, 1))
+    h = tf.keras.layers.Conv2D(4, 5, strides=2, activation="relu")(inputs)
+    h = tf.keras.layers.Flatten()(h)
+    return tf.keras.Model(inputs, tf.keras.layers.Dense(10)(h))
+
+
+def test_awp_perturbs_each_kernel_by_gamma_of_its_norm_uphill(test_batch):
+    x, y = tf.constant(test_batch[0][:64]), tf.constant(test_batch[1][:64])
+    model = _tiny_model()
+    trainer = training.AdversarialTrainer(model, method="fgsm", eps=0.1, mix=0.5, awp_gamma=0.01)
+    x_adv = trainer.adversarial_batch(x, y, eps=0.1)
+    pairs = trainer.weight_perturbation(x, y, x_adv)
+    kernels = [v for v in model.trainable_variables if v.shape.rank >= 2]
+    assert [v.name for v, _ in pairs] == [v.name for v in kernels] and len(kernels) < len(model.trainable_variables)
+    for variable, delta in pairs:
+        assert float(tf.norm(delta)) == pytest.approx(0.01 * float(tf.norm(variable)), rel=1e-4)
+    before = float(trainer.objective(y, model(x, training=True), model(x_adv, training=True)))
+    for variable, delta in pairs:
+        variable.assign_add(delta)
+    after = float(trainer.objective(y, model(x, training=True), model(x_adv, training=True)))
+    assert after > before
+    with pytest.raises(ValueError, match="awp_gamma"):
+        training.AdversarialTrainer(model, awp_gamma=-0.1)
+    with pytest.raises(ValueError, match="awp_gamma"):
+        training.AdversarialTrainer(model, awp_gamma=1.0)
+
+
+def test_awp_applies_the_perturbed_weights_gradient_to_the_restored_weights(test_batch):
+    x, y = tf.constant(test_batch[0][:64]), tf.constant(test_batch[1][:64])
+    lr, gamma = 0.1, 0.02
+    reference = _tiny_model()
+    start = reference.get_weights()
+    probe = training.AdversarialTrainer(reference, method="fgsm", eps=0.1, mix=0.5, awp_gamma=gamma)
+    x_adv = probe.adversarial_batch(x, y, eps=0.1)
+    pairs = probe.weight_perturbation(x, y, x_adv)
+    for variable, delta in pairs:
+        variable.assign_add(delta)
+    with tf.GradientTape() as tape:
+        loss = probe.objective(y, reference(x, training=True), reference(x_adv, training=True))
+    grads = tape.gradient(loss, reference.trainable_variables)
+    expected = [w - lr * g.numpy() for w, g in zip(start, grads)]
+
+    model = _tiny_model()
+    trainer = training.AdversarialTrainer(model, method="fgsm", eps=0.1, mix=0.5, awp_gamma=gamma)
+    trainer.compile(optimizer=tf.keras.optimizers.SGD(lr))
+    trainer.train_step((x, y))
+    for got, want in zip(model.get_weights(), expected):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    plain = _tiny_model()                     # without AWP the step differs: the gradient is taken at w itself
+    plain_trainer = training.AdversarialTrainer(plain, method="fgsm", eps=0.1, mix=0.5)
+    plain_trainer.compile(optimizer=tf.keras.optimizers.SGD(lr))
+    plain_trainer.train_step((x, y))
+    assert max(np.abs(a - b).max() for a, b in zip(plain.get_weights(), model.get_weights())) > 1e-4
+    frozen = _tiny_model()                    # a zero learning rate leaves the weights exactly where they were
+    frozen_trainer = training.AdversarialTrainer(frozen, method="trades", eps=0.1, steps=2, awp_gamma=gamma)
+    frozen_trainer.compile(optimizer=tf.keras.optimizers.SGD(0.0))
+    frozen_trainer.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(32), epochs=1, verbose=0)
+    for got, want in zip(frozen.get_weights(), start):
+        np.testing.assert_allclose(got, want, atol=1e-7)
