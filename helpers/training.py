@@ -233,8 +233,9 @@ class AdversarialTrainer(tf.keras.Model):
     ``awp_gamma`` > 0 adds adversarial weight perturbation (AWP; Wu, Xia & Wang
     2020): after crafting ``x_adv``, every kernel ``w`` (tensors of rank >= 2;
     biases untouched) is moved to ``w + gamma * ||w|| * g / ||g||``, with ``g``
-    the gradient of the same training loss (one ascent step, layer by layer),
-    the loss's gradient is taken there, the weights are put back, and that
+    the gradient of the same training loss (one ascent step, layer by layer;
+    applied from the first step, without the AWP warm-up of Wu et al.'s
+    code), the loss's gradient is taken there, the weights are put back, and that
     gradient is applied to them: the model learns weights whose neighbourhood
     is robust too, one extra forward and backward pass per batch.
 
@@ -344,17 +345,25 @@ class AdversarialTrainer(tf.keras.Model):
 
     def weight_perturbation(self, x, y, x_adv) -> list:
         """AWP's perturbation of the kernels (rank >= 2): ``(variable, delta)`` pairs, with ``||delta|| =
-        awp_gamma * ||w||`` per kernel, in the direction that raises :meth:`objective` on this batch."""
+        awp_gamma * ||w||`` per kernel, in the direction that raises :meth:`objective` on this batch.
+
+        The ascent uses :meth:`objective` without the model's own losses (regularisers), as Wu et al.'s
+        code does; a BatchNormalization model's moving statistics are put back after this extra pass.
+        """
         kernels = [v for v in self.base_model.trainable_variables if v.shape.rank >= 2]
+        statistics = [(v, tf.identity(v)) for v in self.base_model.non_trainable_variables]
         with tf.GradientTape() as tape:
             loss = self.objective(y, self.base_model(x, training=True), self.base_model(x_adv, training=True))
         grads = tape.gradient(loss, kernels)
+        for variable, saved in statistics:
+            variable.assign(saved)
         return [(v, self.awp_gamma * tf.norm(v) * g / (tf.norm(g) + 1e-12)) for v, g in zip(kernels, grads)]
 
     def train_step(self, data):
         x, y = data
         x_adv = self.adversarial_batch(x, y)
         perturbation = self.weight_perturbation(x, y, x_adv) if self.awp_gamma > 0 else []
+        saved = [tf.identity(variable) for variable, _ in perturbation]       # to put back bit for bit
         for variable, delta in perturbation:
             variable.assign_add(delta)
         with tf.GradientTape() as tape:
@@ -362,8 +371,8 @@ class AdversarialTrainer(tf.keras.Model):
             logits_clean = self.base_model(x, training=True)
             loss = self.objective(y, logits_clean, logits_adv) + sum(self.base_model.losses)
         grads = tape.gradient(loss, self.base_model.trainable_variables)
-        for variable, delta in perturbation:
-            variable.assign_sub(delta)
+        for (variable, _), weights in zip(perturbation, saved):
+            variable.assign(weights)
         self.optimizer.apply_gradients(zip(grads, self.base_model.trainable_variables))
         self.loss_tracker.update_state(loss)
         self.clean_accuracy.update_state(y, logits_clean)

@@ -431,7 +431,8 @@ CAPSTONE_VARIANTS = {
                                                    "instead of 6", dict(_DEEPER, weight_average=0.999,
                                                                         shift_pixels=2, beta=9.0)),
     # One change to the shifted run: adversarial weight perturbation (AWP), aimed like the shifts at the gap
-    # between the training batches' robustness and the test images'; gamma 0.005 as Wu et al. used with TRADES.
+    # between the training batches' robustness and the test images'; gamma 0.005 as Wu et al. used with TRADES
+    # on CIFAR-10 (their paper has no MNIST runs), applied from the first step (their code waits 10 epochs).
     "capstone_trades_smallcnn_avg12_shift_awp": ("capstone_trades_smallcnn_avg12_shift with adversarial weight "
                                                  "perturbation (AWP, gamma 0.005; Wu, Xia & Wang 2020)",
                                                  dict(_DEEPER, weight_average=0.999, shift_pixels=2,

@@ -368,7 +368,7 @@ def test_awp_applies_the_perturbed_weights_gradient_to_the_restored_weights(test
     model = _tiny_model()
     trainer = training.AdversarialTrainer(model, method="fgsm", eps=0.1, mix=0.5, awp_gamma=gamma)
     trainer.compile(optimizer=tf.keras.optimizers.SGD(lr))
-    trainer.train_step((x, y))
+    trainer.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(64), epochs=1, verbose=0)   # compiled step
     for got, want in zip(model.get_weights(), expected):
         np.testing.assert_allclose(got, want, atol=1e-5)
     plain = _tiny_model()                     # without AWP the step differs: the gradient is taken at w itself
@@ -381,4 +381,18 @@ def test_awp_applies_the_perturbed_weights_gradient_to_the_restored_weights(test
     frozen_trainer.compile(optimizer=tf.keras.optimizers.SGD(0.0))
     frozen_trainer.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(32), epochs=1, verbose=0)
     for got, want in zip(frozen.get_weights(), start):
-        np.testing.assert_allclose(got, want, atol=1e-7)
+        np.testing.assert_array_equal(got, want)
+
+
+def test_awp_leaves_batchnorm_statistics_to_the_training_pass(test_batch):
+    x, y = tf.constant(test_batch[0][:32]), tf.constant(test_batch[1][:32])
+    inputs = tf.keras.Input((28, 28, 1))
+    h = tf.keras.layers.BatchNormalization()(tf.keras.layers.Dense(16)(tf.keras.layers.Flatten()(inputs)))
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(10)(tf.keras.layers.ReLU()(h)))
+    trainer = training.AdversarialTrainer(model, method="fgsm", eps=0.1, awp_gamma=0.01)
+    before = [v.numpy() for v in model.non_trainable_variables]
+    trainer.weight_perturbation(x, y, trainer.adversarial_batch(x, y, eps=0.1))
+    for variable, value in zip(model.non_trainable_variables, before):
+        np.testing.assert_array_equal(variable.numpy(), value)
+    model(x, training=True)                   # while a training-mode pass does move them
+    assert any(not np.array_equal(v.numpy(), b) for v, b in zip(model.non_trainable_variables, before))
