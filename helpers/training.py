@@ -6,6 +6,7 @@ and return the Keras ``History``.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 
 import numpy as np
@@ -351,28 +352,23 @@ class AdversarialTrainer(tf.keras.Model):
         code does; a BatchNormalization model's moving statistics are put back after this extra pass.
         """
         kernels = [v for v in self.base_model.trainable_variables if v.shape.rank >= 2]
-        statistics = [(v, tf.identity(v)) for v in self.base_model.non_trainable_variables]
-        with tf.GradientTape() as tape:
+        with _put_back(self.base_model.non_trainable_variables), tf.GradientTape() as tape:
             loss = self.objective(y, self.base_model(x, training=True), self.base_model(x_adv, training=True))
         grads = tape.gradient(loss, kernels)
-        for variable, saved in statistics:
-            variable.assign(saved)
         return [(v, self.awp_gamma * tf.norm(v) * g / (tf.norm(g) + 1e-12)) for v, g in zip(kernels, grads)]
 
     def train_step(self, data):
         x, y = data
         x_adv = self.adversarial_batch(x, y)
         perturbation = self.weight_perturbation(x, y, x_adv) if self.awp_gamma > 0 else []
-        saved = [tf.identity(variable) for variable, _ in perturbation]       # to put back bit for bit
-        for variable, delta in perturbation:
-            variable.assign_add(delta)
-        with tf.GradientTape() as tape:
-            logits_adv = self.base_model(x_adv, training=True)
-            logits_clean = self.base_model(x, training=True)
-            loss = self.objective(y, logits_clean, logits_adv) + sum(self.base_model.losses)
-        grads = tape.gradient(loss, self.base_model.trainable_variables)
-        for (variable, _), weights in zip(perturbation, saved):
-            variable.assign(weights)
+        with _put_back([variable for variable, _ in perturbation]):
+            for variable, delta in perturbation:
+                variable.assign_add(delta)
+            with tf.GradientTape() as tape:
+                logits_adv = self.base_model(x_adv, training=True)
+                logits_clean = self.base_model(x, training=True)
+                loss = self.objective(y, logits_clean, logits_adv) + sum(self.base_model.losses)
+            grads = tape.gradient(loss, self.base_model.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.base_model.trainable_variables))
         self.loss_tracker.update_state(loss)
         self.clean_accuracy.update_state(y, logits_clean)
@@ -385,6 +381,15 @@ class AdversarialTrainer(tf.keras.Model):
         self.loss_tracker.update_state(self._loss(y, logits))
         self.clean_accuracy.update_state(y, logits)
         return {m.name: m.result() for m in (self.loss_tracker, self.clean_accuracy)}
+
+
+@contextlib.contextmanager
+def _put_back(variables):
+    """Restore ``variables`` bit for bit, on leaving the block, to their values on entering it."""
+    saved = [tf.identity(variable) for variable in variables]
+    yield
+    for variable, value in zip(variables, saved):
+        variable.assign(value)
 
 
 def _kl(p, logits_q):

@@ -383,6 +383,8 @@ register("capstone", Recipe(_train_capstone, "lesson 09's robust model: the Wong
 
 _DEEPER = dict(method="trades", beta=6.0, architecture="trades_smallcnn")   # the deeper network's changes
 _DEEPER_EPOCHS = (2, 10)                                                      # (quick, full)
+_AVERAGED = dict(_DEEPER, weight_average=0.999)       # ... with model weight averaging
+_SHIFTED = dict(_AVERAGED, shift_pixels=2)             # ... and random shifts of the training images
 
 # Lesson 09's comparisons: the capstone recipe with one idea changed each (same epochs, schedule, batch, data),
 # but for the last.
@@ -408,39 +410,37 @@ CAPSTONE_VARIANTS = {
     # The same run as capstone_trades_smallcnn (same seed), keeping the moving average of its weights.
     "capstone_trades_smallcnn_avg": ("capstone_trades_smallcnn with model weight averaging (an exponential moving "
                                      "average of the weights, decay 0.999; Gowal et al. 2020)",
-                                     dict(_DEEPER, weight_average=0.999)),
+                                     _AVERAGED),
     # One change to the averaged run: SiLU (swish) in place of ReLU, as in Gowal et al. 2020's MNIST model.
     "capstone_trades_smallcnn_silu_avg": ("capstone_trades_smallcnn_avg with SiLU (swish, x * sigmoid(x)) in place "
                                           "of every ReLU (Gowal et al. 2020)",
-                                          dict(_DEEPER, weight_average=0.999, activation="silu")),
+                                          dict(_AVERAGED, activation="silu")),
     # One change to the averaged run: 12 epochs instead of 10 (what fits in 45 minutes on a quiet CPU at ~205 s
     # per epoch); the one-cycle schedule and the eps warm-up stretch with them.
     "capstone_trades_smallcnn_avg12": ("capstone_trades_smallcnn_avg for 12 epochs in full mode instead of 10 "
-                                       "(2 in quick)", dict(_DEEPER, weight_average=0.999)),
+                                       "(2 in quick)", _AVERAGED),
     # One change to the averaged run: 15 epochs, the most that fits the 45-minute budget with a margin for a
     # slower day (~150 s per epoch on a quiet CPU, up to ~200 s on a busy one).
     "capstone_trades_smallcnn_avg15": ("capstone_trades_smallcnn_avg for 15 epochs in full mode instead of 10 "
-                                       "(2 in quick)", dict(_DEEPER, weight_average=0.999)),
+                                       "(2 in quick)", _AVERAGED),
     # One change to the 12-epoch averaged run: random shifts of the training images by up to 2 pixels per axis,
     # against the gap between the training batches' robustness (98.6%) and the test images' (~93%).
     "capstone_trades_smallcnn_avg12_shift": ("capstone_trades_smallcnn_avg12 with every training image moved by a "
                                              "random offset of up to 2 pixels per axis on every pass",
-                                             dict(_DEEPER, weight_average=0.999, shift_pixels=2)),
+                                             _SHIFTED),
     # One change to the shifted run: beta 9 instead of 6, spending some of the clean accuracy the shifts bought.
     "capstone_trades_smallcnn_avg12_shift_beta9": ("capstone_trades_smallcnn_avg12_shift with TRADES beta 9 "
-                                                   "instead of 6", dict(_DEEPER, weight_average=0.999,
-                                                                        shift_pixels=2, beta=9.0)),
+                                                   "instead of 6", dict(_SHIFTED, beta=9.0)),
     # One change to the shifted run: adversarial weight perturbation (AWP), aimed like the shifts at the gap
     # between the training batches' robustness and the test images'; gamma 0.005 as Wu et al. used with TRADES
     # on CIFAR-10 (their paper has no MNIST runs), applied from the first step (their code waits 10 epochs).
     "capstone_trades_smallcnn_avg12_shift_awp": ("capstone_trades_smallcnn_avg12_shift with adversarial weight "
                                                  "perturbation (AWP, gamma 0.005; Wu, Xia & Wang 2020)",
-                                                 dict(_DEEPER, weight_average=0.999, shift_pixels=2,
-                                                      awp_gamma=0.005)),
+                                                 dict(_SHIFTED, awp_gamma=0.005)),
     # One change to the averaged run: train at eps 0.33 (10% beyond the 0.3 every evaluation uses).
     "capstone_trades_smallcnn_avg_eps033": ("capstone_trades_smallcnn_avg trained at L-inf eps 0.33 instead of 0.3 "
                                             "(evaluated at 0.3 like every other)",
-                                            dict(_DEEPER, weight_average=0.999, eps=0.33)),
+                                            dict(_AVERAGED, eps=0.33)),
 }
 _CAPSTONE_EPOCHS = {name: _DEEPER_EPOCHS for name in ("capstone_trades_smallcnn", "capstone_trades_smallcnn_avg",
                                                       "capstone_trades_smallcnn_silu_avg",

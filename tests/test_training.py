@@ -40,12 +40,14 @@ def test_eps_warmup_ramps_linearly():
     assert float(trainer.current_eps()) == pytest.approx(0.3)
 
 
-def test_attack_mode_is_explicit_for_batchnorm_models(test_batch):
+def _batchnorm_model(units=32):
     inputs = tf.keras.Input((28, 28, 1))
-    h = tf.keras.layers.Flatten()(inputs)
-    h = tf.keras.layers.Dense(32)(h)
-    h = tf.keras.layers.BatchNormalization()(h)
-    model = tf.keras.Model(inputs, tf.keras.layers.Dense(10)(tf.keras.layers.ReLU()(h)))
+    h = tf.keras.layers.BatchNormalization()(tf.keras.layers.Dense(units)(tf.keras.layers.Flatten()(inputs)))
+    return tf.keras.Model(inputs, tf.keras.layers.Dense(10)(tf.keras.layers.ReLU()(h)))
+
+
+def test_attack_mode_is_explicit_for_batchnorm_models(test_batch):
+    model = _batchnorm_model()
     x, y = tf.constant(test_batch[0][:32]), tf.constant(test_batch[1][:32])
     inference = training.AdversarialTrainer(model, method="fgsm", eps=0.1).adversarial_batch(x, y, eps=0.1)
     batch_stats = training.AdversarialTrainer(model, method="fgsm", eps=0.1,
@@ -386,9 +388,7 @@ def test_awp_applies_the_perturbed_weights_gradient_to_the_restored_weights(test
 
 def test_awp_leaves_batchnorm_statistics_to_the_training_pass(test_batch):
     x, y = tf.constant(test_batch[0][:32]), tf.constant(test_batch[1][:32])
-    inputs = tf.keras.Input((28, 28, 1))
-    h = tf.keras.layers.BatchNormalization()(tf.keras.layers.Dense(16)(tf.keras.layers.Flatten()(inputs)))
-    model = tf.keras.Model(inputs, tf.keras.layers.Dense(10)(tf.keras.layers.ReLU()(h)))
+    model = _batchnorm_model(16)
     trainer = training.AdversarialTrainer(model, method="fgsm", eps=0.1, awp_gamma=0.01)
     before = [v.numpy() for v in model.non_trainable_variables]
     trainer.weight_perturbation(x, y, trainer.adversarial_batch(x, y, eps=0.1))
