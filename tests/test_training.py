@@ -196,6 +196,30 @@ def test_trades_smallcnn_matches_zhang_et_al_and_the_zoo_builds_each_architectur
         zoo.build_capstone_network(dict(zoo.CAPSTONE, architecture="trades_smallcnn", width=2))
 
 
+def test_the_dropout_variant_adds_trades_dropout_between_the_dense_layers_in_training_mode_only():
+    from helpers import zoo
+
+    plain = zoo.build_capstone_network(zoo.settings("capstone_trades_smallcnn_avg12_shift"))
+    dropped = zoo.build_capstone_network(zoo.settings("capstone_trades_smallcnn_avg12_shift_dropout"))
+    assert dropped.count_params() == plain.count_params() == 312_202
+    dropouts = [layer for layer in dropped.layers if isinstance(layer, tf.keras.layers.Dropout)]
+    assert len(dropouts) == 1 and dropouts[0].rate == 0.5
+    assert not any(isinstance(layer, tf.keras.layers.Dropout) for layer in plain.layers)
+    before = dropped.layers[dropped.layers.index(dropouts[0]) - 1]                 # between Dense(200) and Dense(200)
+    after = dropped.layers[dropped.layers.index(dropouts[0]) + 1]
+    assert isinstance(before, tf.keras.layers.Dense) and isinstance(after, tf.keras.layers.Dense)
+    assert before.units == after.units == 200
+    dropped.set_weights(plain.get_weights())
+    x = np.random.default_rng(0).random((8, 28, 28, 1), dtype=np.float32)
+    np.testing.assert_allclose(dropped(x, training=False).numpy(), plain(x).numpy(), rtol=1e-5, atol=1e-6)
+    tf.keras.utils.set_random_seed(0)
+    assert not np.allclose(dropped(x, training=True).numpy(), plain(x, training=True).numpy(), atol=1e-4)
+    with pytest.raises(ValueError, match="dropout"):
+        models.build_trades_cnn(dropout=1.0)
+    with pytest.raises(ValueError, match="dropout"):
+        zoo.build_capstone_network(dict(zoo.CAPSTONE, dropout=0.5))
+
+
 def test_the_silu_variant_changes_only_the_activation():
     from helpers import zoo
 
@@ -233,6 +257,8 @@ def test_the_twelve_and_fifteen_epoch_variants_are_the_averaged_run_trained_long
     assert zoo.hparams("capstone_trades_smallcnn_avg12_shift_beta9").epochs == 12
     assert zoo.settings("capstone_trades_smallcnn_avg12_shift_awp") == dict(shifted, awp_gamma=0.005)
     assert zoo.hparams("capstone_trades_smallcnn_avg12_shift_awp").epochs == 12
+    assert zoo.settings("capstone_trades_smallcnn_avg12_shift_dropout") == dict(shifted, dropout=0.5)
+    assert zoo.hparams("capstone_trades_smallcnn_avg12_shift_dropout").epochs == 12
     larger = zoo.settings("capstone_trades_smallcnn_avg_eps033")
     assert larger == dict(zoo.settings("capstone_trades_smallcnn_avg"), eps=0.33)
     assert zoo.hparams("capstone_trades_smallcnn_avg_eps033").epochs == 10
@@ -274,7 +300,7 @@ def test_capstone_variants_change_one_idea_and_record_their_early_stopping(small
         assert zoo.settings(name) == dict(zoo.CAPSTONE, **changes), name
         assert set(changes) <= {"warmup_fraction", "method", "steps", "step_ratio", "early_stopping", "beta", "width",
                                 "architecture", "weight_average", "activation", "eps", "shift_pixels",
-                                "awp_gamma"}
+                                "awp_gamma", "dropout"}
     assert zoo.settings("capstone")["method"] == "pgd" and zoo.settings("capstone_trades")["method"] == "trades"
     assert len({zoo.cache_key(n) for n in ["capstone", *zoo.CAPSTONE_VARIANTS]}) == 1 + len(zoo.CAPSTONE_VARIANTS)
     zoo.register_capstone_variant("test_short_trades", "a test", epochs=3, method="trades", beta=1.0)
