@@ -116,9 +116,10 @@ def main():
              "train_seconds": meta.get("train_seconds"), "epochs": len(epochs),
              "cost_ratio_to_standard_training": round(ratio, 2), "reported_robust_accuracy": robust,
              "clean_accuracy": rows[0]["value"], "parameters": model.count_params(),
-             "best_epoch": meta.get("best_epoch", len(epochs)), "first_image": first}
+             "best_epoch": meta.get("best_epoch", len(epochs)), "first_image": first, "seed": meta.get("seed")}
     kept = f", weights of epoch {meta['best_epoch']} kept" if "best_epoch" in meta else ""
-    note = (f"Model `{args.model}`: {meta.get('description')}; {model.count_params():,} parameters; trained in "
+    note = (f"Model `{args.model}` (seed {meta.get('seed')}): {meta.get('description')}; {model.count_params():,} "
+            f"parameters; trained in "
             f"{meta.get('train_seconds')} s ({len(epochs)} epochs{kept}, {ratio:.1f}x the cost of standard training "
             f"per epoch). Reported robust accuracy (the lowest of all attacks): {robust:.2%}"
             + (part if first else "") + ".")
