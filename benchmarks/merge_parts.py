@@ -25,11 +25,12 @@ import common  # noqa: I001  (first: it imports helpers, which must come before 
 def merge(parts: list[dict]) -> tuple[list[dict], dict]:
     """Rows over all the parts' images, and the shared facts (model, settings, ...), from the parts' JSON dicts.
 
-    Raises ``ValueError`` when the parts disagree on the model or their image ranges overlap or leave a gap.
+    Raises ``ValueError`` when the parts disagree on the model (or its training seed) or their image ranges
+    overlap or leave a gap.
     """
     if not parts:
         raise ValueError("no parts to merge")
-    for key in ("model", "settings", "train_seconds", "clean_accuracy"):
+    for key in ("model", "settings", "train_seconds", "clean_accuracy", "seed"):
         values = {json.dumps(p.get(key), sort_keys=True) for p in parts}
         if len(values) > 1:
             raise ValueError(f"the parts disagree on {key!r}: {sorted(values)}")
@@ -59,7 +60,7 @@ def merge(parts: list[dict]) -> tuple[list[dict], dict]:
         rows.append({"measure": measure, "value": survivors / images, "images": images,
                      "threat model": threat, "seconds": round(sum(r["seconds"] for r in found), 1),
                      "parts": len(found)})
-    shared = {k: parts[0].get(k) for k in ("model", "settings", "train_seconds", "epochs",
+    shared = {k: parts[0].get(k) for k in ("model", "settings", "train_seconds", "epochs", "seed",
                                            "cost_ratio_to_standard_training", "clean_accuracy", "parameters")}
     shared["reported_robust_accuracy"] = min(r["value"] for r in rows[1:])
     shared["image_range"] = [ranges[0][0], ranges[-1][1]]

@@ -301,7 +301,7 @@ def build_capstone_network(settings: dict) -> tf.keras.Model:
         raise ValueError(f"unknown architecture {architecture!r}; use one of {', '.join(CAPSTONE_ARCHITECTURES)}")
     if architecture == "wong":
         if activation != "relu" or dropout:
-            raise ValueError(f"the wong network has ReLU and no dropout only, got activation={activation!r}, "
+            raise ValueError(f"the wong network takes activation='relu' and no dropout, got activation={activation!r}, "
                              f"dropout={dropout!r}")
         return models.build_capstone_cnn(width)
     if width != 1:

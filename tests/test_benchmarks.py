@@ -38,6 +38,7 @@ def test_merge_adds_survivors_over_all_images():
     (_part(250, 200, 190, 190), "overlap or leave a gap"),
     (_part(200, 200, 190, 190, model="other"), "disagree on 'model'"),
     (_part(200, 200, 190, 190, clean=0.98), "disagree on 'clean_accuracy'"),
+    (dict(_part(200, 200, 190, 190), seed=1), "disagree on 'seed'"),
 ])
 def test_merge_refuses_parts_that_do_not_fit(second, message):
     with pytest.raises(ValueError, match=message):

@@ -220,6 +220,16 @@ def test_the_dropout_variant_adds_trades_dropout_between_the_dense_layers_in_tra
         zoo.build_capstone_network(dict(zoo.CAPSTONE, dropout=0.5))
 
 
+def test_capstone_recipe_trains_the_network_with_its_dropout(small_train):
+    from helpers import zoo
+
+    hp, pipeline = small_train
+    train = zoo.capstone_recipe(dict(zoo.CAPSTONE, architecture="trades_smallcnn", dropout=0.5, method="fast",
+                                     steps=1, eps=0.1))
+    model, _ = train(hp.replace(epochs=1), pipeline.take(2), 0)    # the trainer would refuse a dropout keyword
+    assert [layer.rate for layer in model.layers if isinstance(layer, tf.keras.layers.Dropout)] == [0.5]
+
+
 def test_the_silu_variant_changes_only_the_activation():
     from helpers import zoo
 
