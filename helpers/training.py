@@ -385,11 +385,13 @@ class AdversarialTrainer(tf.keras.Model):
 
 @contextlib.contextmanager
 def _put_back(variables):
-    """Restore ``variables`` bit for bit, on leaving the block, to their values on entering it."""
+    """Restore ``variables`` bit for bit, on leaving the block (by an exception too), to their values on entering it."""
     saved = [tf.identity(variable) for variable in variables]
-    yield
-    for variable, value in zip(variables, saved):
-        variable.assign(value)
+    try:
+        yield
+    finally:
+        for variable, value in zip(variables, saved):
+            variable.assign(value)
 
 
 def _kl(p, logits_q):
