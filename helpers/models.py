@@ -108,7 +108,8 @@ def build_capstone_cnn(width: int = 1, name: str | None = None) -> tf.keras.Mode
 ACTIVATIONS = ("relu", "silu")
 
 
-def build_trades_cnn(name: str | None = None, activation: str = "relu", dropout: float = 0.0) -> tf.keras.Model:
+def build_trades_cnn(name: str | None = None, activation: str = "relu", dropout: float = 0.0,
+                     width: float = 1) -> tf.keras.Model:
     """The "SmallCNN" of TRADES' MNIST experiments (Zhang et al. 2019), a deeper CNN with max pooling (lesson 09).
 
     Conv(32, 3x3) -> ReLU -> Conv(32, 3x3) -> ReLU -> MaxPool(2) -> Conv(64, 3x3)
@@ -121,7 +122,13 @@ def build_trades_cnn(name: str | None = None, activation: str = "relu", dropout:
     in place of every ReLU; the parameter count does not change.
     ``dropout``: the rate of a Dropout layer between the two Dense(200) layers, where TRADES'
     published network has one at 0.5 (0, the default, leaves it out; active in training mode only).
+    ``width``: multiplies every layer's channels and units (1.5: 48, 48, 96, 96 channels and
+    Dense(300)); ``32 * width`` must be a whole number. Parameters and multiply-adds grow about as
+    ``width**2`` (1.5: 700,282 parameters; measured here, one forward and backward pass of a batch
+    of 100 took 1.9 times as long as at width 1).
     """
+    if width <= 0 or float(32 * width) != round(32 * width):
+        raise ValueError(f"width must be > 0 with 32 * width a whole number of channels, got {width!r}")
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; use one of {', '.join(ACTIVATIONS)}")
     if not 0.0 <= dropout < 1.0:
@@ -129,15 +136,16 @@ def build_trades_cnn(name: str | None = None, activation: str = "relu", dropout:
     layers = tf.keras.layers
     inputs = tf.keras.Input(shape=(28, 28, 1), dtype=tf.float32, name=IMAGE_KEY)
     x = inputs
-    for filters in (32, 64):
+    for filters in (round(32 * width), round(64 * width)):
         x = layers.Conv2D(filters, 3, activation=activation)(x)
         x = layers.Conv2D(filters, 3, activation=activation)(x)
         x = layers.MaxPool2D()(x)
     x = layers.Flatten()(x)
-    x = layers.Dense(200, activation=activation)(x)
+    units = round(200 * width)
+    x = layers.Dense(units, activation=activation)(x)
     if dropout:
         x = layers.Dropout(dropout)(x)
-    x = layers.Dense(200, activation=activation)(x)
+    x = layers.Dense(units, activation=activation)(x)
     logits = layers.Dense(10, name="logits")(x)
     return tf.keras.Model(inputs, logits, name=name or "trades_small_cnn")
 

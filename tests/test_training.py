@@ -192,8 +192,25 @@ def test_trades_smallcnn_matches_zhang_et_al_and_the_zoo_builds_each_architectur
     assert zoo.build_capstone_network(zoo.CAPSTONE).count_params() == 166_406     # no key: the Wong CNN
     with pytest.raises(ValueError, match="architecture"):
         zoo.build_capstone_network(dict(zoo.CAPSTONE, architecture="vgg"))
+    for bad in (0, -1, 1.01):
+        with pytest.raises(ValueError, match="width"):
+            zoo.build_capstone_network(dict(zoo.CAPSTONE, architecture="trades_smallcnn", width=bad))
     with pytest.raises(ValueError, match="width"):
-        zoo.build_capstone_network(dict(zoo.CAPSTONE, architecture="trades_smallcnn", width=2))
+        zoo.build_capstone_network(dict(zoo.CAPSTONE, width=1.5))                # the Wong CNN: whole widths only
+
+
+def test_the_wider_smallcnn_variant_scales_every_layer_and_keeps_the_shifted_recipe():
+    from helpers import zoo
+
+    wide = zoo.build_capstone_network(zoo.settings("capstone_trades_smallcnn_w15_shift"))
+    assert wide.count_params() == 700_282
+    convs = [layer.filters for layer in wide.layers if isinstance(layer, tf.keras.layers.Conv2D)]
+    dense = [layer.units for layer in wide.layers if isinstance(layer, tf.keras.layers.Dense)]
+    assert convs == [48, 48, 96, 96] and dense == [300, 300, 10]
+    assert wide(np.zeros((2, 28, 28, 1), np.float32)).shape == (2, 10)
+    shifted = zoo.settings("capstone_trades_smallcnn_avg12_shift")
+    assert zoo.settings("capstone_trades_smallcnn_w15_shift") == dict(shifted, width=1.5)
+    assert zoo.hparams("capstone_trades_smallcnn_w15_shift").epochs == (2 if config.quick_mode() else 9)
 
 
 def test_the_dropout_variant_adds_trades_dropout_between_the_dense_layers_in_training_mode_only():
