@@ -213,6 +213,21 @@ def test_the_wider_smallcnn_variant_scales_every_layer_and_keeps_the_shifted_rec
     assert zoo.hparams("capstone_trades_smallcnn_w15_shift").epochs == (2 if config.quick_mode() else 9)
 
 
+def test_the_twenty_step_variant_is_the_shifted_recipe_with_a_finer_inner_attack(base_model, test_batch):
+    from helpers import zoo
+
+    shifted = zoo.settings("capstone_trades_smallcnn_avg12_shift")
+    assert shifted["steps"] == 10
+    assert zoo.settings("capstone_trades_smallcnn_shift_steps20") == dict(shifted, steps=20)
+    assert zoo.hparams("capstone_trades_smallcnn_shift_steps20").epochs == (2 if config.quick_mode() else 9)
+    assert zoo.cache_key("capstone_trades_smallcnn_shift_steps20") != zoo.cache_key("capstone_trades_smallcnn_avg12_shift")
+    trainer = training.AdversarialTrainer(base_model, method="trades", eps=0.3, steps=20)
+    assert trainer.steps == 20 and abs(float(trainer._attack_step(tf.constant(0.3))) - 0.0375) < 1e-7
+    x = tf.constant(test_batch[0][:32])
+    x_adv = trainer.adversarial_batch(x, tf.constant(test_batch[1][:32]), eps=0.3).numpy()
+    assert np.abs(x_adv - x.numpy()).max() <= 0.3 + 1e-6 and x_adv.min() >= 0 and x_adv.max() <= 1
+
+
 def test_the_dropout_variant_adds_trades_dropout_between_the_dense_layers_in_training_mode_only():
     from helpers import zoo
 
