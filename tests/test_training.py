@@ -220,7 +220,8 @@ def test_the_twenty_step_variant_is_the_shifted_recipe_with_a_finer_inner_attack
     assert shifted["steps"] == 10
     assert zoo.settings("capstone_trades_smallcnn_shift_steps20") == dict(shifted, steps=20)
     assert zoo.hparams("capstone_trades_smallcnn_shift_steps20").epochs == (2 if config.quick_mode() else 9)
-    assert zoo.cache_key("capstone_trades_smallcnn_shift_steps20") != zoo.cache_key("capstone_trades_smallcnn_avg12_shift")
+    assert zoo.cache_key("capstone_trades_smallcnn_shift_steps20") != \
+        zoo.cache_key("capstone_trades_smallcnn_avg12_shift")
     trainer = training.AdversarialTrainer(base_model, method="trades", eps=0.3, steps=20)
     assert trainer.steps == 20 and abs(float(trainer._attack_step(tf.constant(0.3))) - 0.0375) < 1e-7
     x = tf.constant(test_batch[0][:32])
