@@ -10,7 +10,8 @@
 - the independent referee: the Adversarial Robustness Toolbox's AutoAttack
   (``--autoattack-images``, default 1,000; 50 minutes for the capstone on 2 CPU cores, as its
   Square attack runs on every image still standing);
-- the training time, and its ratio to one epoch of standard training of the same network.
+- the training time, and its ratio to one epoch of standard training of the same network (timed in the
+  run that trains the model and kept with it, as this machine's speed varies from day to day).
 
 The model is the zoo's ``capstone`` (``helpers/zoo.py``) or, with ``--model``, one of
 lesson 09's comparisons; it is saved as a plain Keras model under ``artifacts/models/``
@@ -51,6 +52,34 @@ def standard_epoch_seconds(hp, settings: dict) -> float:
     return float(history.history["epoch_seconds"][-1])      # the second epoch: no tracing time
 
 
+WITH_TRAINING = "in the run that trained the model"
+AT_EVALUATION = ("at this evaluation, not with the training (this machine's speed varies up to about 1.8x from "
+                 "day to day, so the ratio may be off by as much)")
+
+
+def training_cost(meta: dict, time_standard_epoch, trained_now: bool) -> dict:
+    """The training cost: the median training epoch over one epoch of standard training of the same network.
+
+    Both must be timed on the same day: this machine's speed varies up to about 1.8x between days. So the
+    standard epoch is timed in the run that trains the model and kept in its metadata
+    (``standard_epoch_seconds``); a model trained without it (before this was kept, or by another program)
+    has it timed now, and the result says so. ``meta``: the zoo's metadata (``history.epoch_seconds``);
+    ``time_standard_epoch()``: seconds for one standard epoch, called only when needed; ``trained_now``: the
+    model was trained by this run. Returns ``cost_ratio_to_standard_training``, ``standard_epoch_seconds``,
+    ``standard_epoch_timed`` (:data:`WITH_TRAINING` or :data:`AT_EVALUATION`) and ``keep`` (True when the new
+    timing belongs in the model's metadata).
+    """
+    epochs = meta.get("history", {}).get("epoch_seconds")
+    if not epochs:
+        raise ValueError(f"the metadata of {meta.get('name')!r} has no epoch_seconds to compare")
+    stored = meta.get("standard_epoch_seconds")
+    seconds = float(stored) if stored else float(time_standard_epoch())
+    return {"cost_ratio_to_standard_training": round(float(np.median(epochs)) / seconds, 2),
+            "standard_epoch_seconds": round(seconds, 2),
+            "standard_epoch_timed": WITH_TRAINING if stored or trained_now else AT_EVALUATION,
+            "keep": not stored and trained_now}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default="capstone", choices=["capstone", *zoo.CAPSTONE_VARIANTS],
@@ -68,13 +97,17 @@ def main():
     if args.first_image < 0:
         parser.error("--first-image must be >= 0")
 
+    trained_now = args.retrain or not zoo.path(args.model).with_suffix(".keras").is_file()
     model = zoo.get(args.model, retrain=args.retrain)
     meta = zoo.metadata(args.model)
-    if args.train_only:
-        return
     hp = zoo.hparams(args.model)
     epochs = meta["history"]["epoch_seconds"]
-    ratio = float(np.median(epochs)) / standard_epoch_seconds(hp, zoo.settings(args.model))
+    cost = training_cost(meta, lambda: standard_epoch_seconds(hp, zoo.settings(args.model)), trained_now)
+    if cost.pop("keep"):      # timed beside the training: later evaluations (parts, other days) reuse it
+        meta = zoo.update_metadata(args.model, standard_epoch_seconds=cost["standard_epoch_seconds"])
+    ratio = cost["cost_ratio_to_standard_training"]
+    if args.train_only:
+        return
 
     x, y = data.load_normalized("test")
     rows = [{"measure": "clean accuracy", "value": evaluation.accuracy(model, x, y), "images": len(x),
@@ -114,14 +147,14 @@ def main():
     robust = min(r["value"] for r in rows[1:])
     extra = {"model": meta.get("description"), "settings": meta.get("settings"),
              "train_seconds": meta.get("train_seconds"), "epochs": len(epochs),
-             "cost_ratio_to_standard_training": round(ratio, 2), "reported_robust_accuracy": robust,
+             **cost, "reported_robust_accuracy": robust,
              "clean_accuracy": rows[0]["value"], "parameters": model.count_params(),
              "best_epoch": meta.get("best_epoch", len(epochs)), "first_image": first, "seed": meta.get("seed")}
     kept = f", weights of epoch {meta['best_epoch']} kept" if "best_epoch" in meta else ""
     note = (f"Model `{args.model}` (seed {meta.get('seed')}): {meta.get('description')}; {model.count_params():,} "
             f"parameters; trained in "
             f"{meta.get('train_seconds')} s ({len(epochs)} epochs{kept}, {ratio:.1f}x the cost of standard training "
-            f"per epoch). Reported robust accuracy (the lowest of all attacks): {robust:.2%}"
+            f"per epoch, its epoch timed {cost['standard_epoch_timed']}). Reported robust accuracy (the lowest of all attacks): {robust:.2%}"
             + (part if first else "") + ".")
     common.write_results(args.model + (f"-{args.tag}" if args.tag else ""), rows, extra, note)
 

@@ -60,8 +60,9 @@ def merge(parts: list[dict]) -> tuple[list[dict], dict]:
         rows.append({"measure": measure, "value": survivors / images, "images": images,
                      "threat model": threat, "seconds": round(sum(r["seconds"] for r in found), 1),
                      "parts": len(found)})
-    shared = {k: parts[0].get(k) for k in ("model", "settings", "train_seconds", "epochs", "seed",
-                                           "cost_ratio_to_standard_training", "clean_accuracy", "parameters")}
+    shared = {k: parts[0][k] for k in ("model", "settings", "train_seconds", "epochs", "seed",
+                                       "cost_ratio_to_standard_training", "standard_epoch_seconds",
+                                       "standard_epoch_timed", "clean_accuracy", "parameters") if k in parts[0]}
     shared["reported_robust_accuracy"] = min(r["value"] for r in rows[1:])
     shared["image_range"] = [ranges[0][0], ranges[-1][1]]
     shared["parts"] = [{"benchmark": p["benchmark"], "date": p["environment"]["date"], "images": list(r)}

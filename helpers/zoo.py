@@ -166,6 +166,20 @@ def _jsonable(value):
     return value
 
 
+def update_metadata(name: str, **fields) -> dict:
+    """Add ``fields`` to the stored metadata of the model ``name`` (a measurement made after training, such
+    as the seconds of one epoch of standard training timed the same day); returns the metadata.
+
+    Raises ``FileNotFoundError`` when ``name`` has no stored model for this mode and data.
+    """
+    where = path(name).with_suffix(".json")
+    if not where.is_file():
+        raise FileNotFoundError(f"zoo: no stored model {name!r} for this mode and data at {where}")
+    meta = dict(json.loads(where.read_text()), **_jsonable(fields))
+    where.write_text(json.dumps(meta, indent=2, default=str))
+    return meta
+
+
 def metadata(name: str) -> dict:
     """The stored metadata of the model ``name`` (trains it first if needed)."""
     where = path(name)

@@ -31,6 +31,7 @@ def test_merge_adds_survivors_over_all_images():
     assert by["PGD-100x5 (ce)"]["threat model"].endswith("500 images, ce loss")
     assert shared["image_range"] == [0, 500]
     assert shared["reported_robust_accuracy"] == pytest.approx(468 / 500)
+    assert shared["train_seconds"] == 100.0 and "standard_epoch_timed" not in shared    # what the parts say, no more
 
 
 @pytest.mark.parametrize("second, message", [
@@ -43,6 +44,28 @@ def test_merge_adds_survivors_over_all_images():
 def test_merge_refuses_parts_that_do_not_fit(second, message):
     with pytest.raises(ValueError, match=message):
         merge_parts.merge([_part(0, 200, 188, 191), second])
+
+
+def test_the_training_cost_ratio_uses_a_standard_epoch_timed_with_the_training():
+    import capstone
+
+    timed = []
+
+    def standard_epoch():
+        timed.append(1)
+        return 4.0
+
+    meta = {"name": "m", "history": {"epoch_seconds": [40.0, 30.0, 34.0]}}      # median 34 s
+    fresh = capstone.training_cost(meta, standard_epoch, trained_now=True)
+    assert fresh == {"cost_ratio_to_standard_training": 8.5, "standard_epoch_seconds": 4.0,
+                     "standard_epoch_timed": capstone.WITH_TRAINING, "keep": True}
+    later = capstone.training_cost(dict(meta, standard_epoch_seconds=5.0), standard_epoch, trained_now=False)
+    assert later["cost_ratio_to_standard_training"] == 6.8 and later["standard_epoch_timed"] == capstone.WITH_TRAINING
+    assert not later["keep"] and len(timed) == 1                   # the kept timing, not a new one
+    old = capstone.training_cost(meta, standard_epoch, trained_now=False)       # trained before timings were kept
+    assert old["standard_epoch_timed"] == capstone.AT_EVALUATION and not old["keep"] and len(timed) == 2
+    with pytest.raises(ValueError, match="epoch_seconds"):
+        capstone.training_cost({"name": "m"}, standard_epoch, trained_now=True)
 
 
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"

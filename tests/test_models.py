@@ -68,3 +68,9 @@ def test_zoo_trains_once_then_loads(capsys, monkeypatch, tmp_path):
     assert "loaded 'base'" in capsys.readouterr().out
     x, _ = data.load_normalized("test", limit=8, verbose=False)
     np.testing.assert_allclose(again(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-5)
+    # a measurement made after training joins the stored metadata, which keeps everything else
+    updated = zoo.update_metadata("base", standard_epoch_seconds=np.float32(1.25))
+    assert updated == zoo.metadata("base") and updated["standard_epoch_seconds"] == 1.25
+    assert {k: v for k, v in updated.items() if k != "standard_epoch_seconds"} == meta
+    with pytest.raises(FileNotFoundError, match="no stored model"):
+        zoo.update_metadata(next(n for n in zoo.names() if n != "base"), standard_epoch_seconds=1.0)
