@@ -53,14 +53,14 @@ def standard_epoch_seconds(hp, settings: dict) -> float:
 
 
 WITH_TRAINING = "in the run that trained the model"
-AT_EVALUATION = ("at this evaluation, not with the training (this machine's speed varies up to about 1.8x from "
+AT_EVALUATION = ("at this evaluation, not with the training (this machine's speed varies by more than 2x from "
                  "day to day, so the ratio may be off by as much)")
 
 
 def training_cost(meta: dict, time_standard_epoch, trained_now: bool) -> dict:
     """The training cost: the median training epoch over one epoch of standard training of the same network.
 
-    Both must be timed on the same day: this machine's speed varies up to about 1.8x between days. So the
+    Both must be timed on the same day: this machine's speed varies by more than 2x between days. So the
     standard epoch is timed in the run that trains the model and kept in its metadata
     (``standard_epoch_seconds``); a model trained without it (before this was kept, or by another program)
     has it timed now, and the result says so. ``meta``: the zoo's metadata (``history.epoch_seconds``);
@@ -78,6 +78,22 @@ def training_cost(meta: dict, time_standard_epoch, trained_now: bool) -> dict:
             "standard_epoch_seconds": round(seconds, 2),
             "standard_epoch_timed": WITH_TRAINING if stored or trained_now else AT_EVALUATION,
             "keep": not stored and trained_now}
+
+
+def get_and_time(name: str, time_standard_epoch, *, retrain: bool = False):
+    """The zoo's model ``name`` (trained first if absent, or with ``retrain``), its metadata and training cost.
+
+    When this call trains the model, the standard epoch is timed now, beside the training, and kept in the
+    model's metadata (``artifacts/models/<name>-....json``) for later evaluations (parts, other days);
+    see :func:`training_cost`. Returns ``(model, metadata, cost)``.
+    """
+    trained_now = retrain or not zoo.path(name).with_suffix(".keras").is_file()
+    model = zoo.get(name, retrain=retrain)
+    meta = zoo.metadata(name)
+    cost = training_cost(meta, time_standard_epoch, trained_now)
+    if cost.pop("keep"):
+        meta = zoo.update_metadata(name, standard_epoch_seconds=cost["standard_epoch_seconds"])
+    return model, meta, cost
 
 
 def main():
@@ -98,13 +114,13 @@ def main():
         parser.error("--first-image must be >= 0")
 
     trained_now = args.retrain or not zoo.path(args.model).with_suffix(".keras").is_file()
-    model = zoo.get(args.model, retrain=args.retrain)
-    meta = zoo.metadata(args.model)
+    if args.train_only and not trained_now:
+        print(f"{args.model!r} is already trained (--retrain trains it again)")
+        return
     hp = zoo.hparams(args.model)
+    model, meta, cost = get_and_time(args.model, lambda: standard_epoch_seconds(hp, zoo.settings(args.model)),
+                                     retrain=args.retrain)
     epochs = meta["history"]["epoch_seconds"]
-    cost = training_cost(meta, lambda: standard_epoch_seconds(hp, zoo.settings(args.model)), trained_now)
-    if cost.pop("keep"):      # timed beside the training: later evaluations (parts, other days) reuse it
-        meta = zoo.update_metadata(args.model, standard_epoch_seconds=cost["standard_epoch_seconds"])
     ratio = cost["cost_ratio_to_standard_training"]
     if args.train_only:
         return
@@ -154,7 +170,7 @@ def main():
     note = (f"Model `{args.model}` (seed {meta.get('seed')}): {meta.get('description')}; {model.count_params():,} "
             f"parameters; trained in "
             f"{meta.get('train_seconds')} s ({len(epochs)} epochs{kept}, {ratio:.1f}x the cost of standard training "
-            f"per epoch, its epoch timed {cost['standard_epoch_timed']}). Reported robust accuracy (the lowest of all attacks): {robust:.2%}"
+            f"per epoch, the standard epoch timed {cost['standard_epoch_timed']}). Reported robust accuracy (the lowest of all attacks): {robust:.2%}"
             + (part if first else "") + ".")
     common.write_results(args.model + (f"-{args.tag}" if args.tag else ""), rows, extra, note)
 

@@ -63,6 +63,11 @@ def merge(parts: list[dict]) -> tuple[list[dict], dict]:
     shared = {k: parts[0][k] for k in ("model", "settings", "train_seconds", "epochs", "seed",
                                        "cost_ratio_to_standard_training", "standard_epoch_seconds",
                                        "standard_epoch_timed", "clean_accuracy", "parameters") if k in parts[0]}
+    ratios = [p.get("cost_ratio_to_standard_training") for p in parts]
+    if len(set(ratios)) > 1:      # each part timed its own standard epoch (a model trained before they were kept)
+        for key in ("cost_ratio_to_standard_training", "standard_epoch_seconds", "standard_epoch_timed"):
+            shared.pop(key, None)
+        shared["cost_ratio_to_standard_training_by_part"] = ratios
     shared["reported_robust_accuracy"] = min(r["value"] for r in rows[1:])
     shared["image_range"] = [ranges[0][0], ranges[-1][1]]
     shared["parts"] = [{"benchmark": p["benchmark"], "date": p["environment"]["date"], "images": list(r)}

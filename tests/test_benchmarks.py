@@ -34,6 +34,15 @@ def test_merge_adds_survivors_over_all_images():
     assert shared["train_seconds"] == 100.0 and "standard_epoch_timed" not in shared    # what the parts say, no more
 
 
+def test_merge_keeps_a_shared_training_cost_and_lists_the_parts_differing_ones():
+    timed = dict(cost_ratio_to_standard_training=8.1, standard_epoch_seconds=30.0, standard_epoch_timed="with it")
+    _, shared = merge_parts.merge([dict(_part(0, 200, 188, 191), **timed), dict(_part(200, 200, 190, 190), **timed)])
+    assert {k: shared[k] for k in timed} == timed and "cost_ratio_to_standard_training_by_part" not in shared
+    later = dict(timed, cost_ratio_to_standard_training=6.3, standard_epoch_seconds=38.6)   # another day's timing
+    _, shared = merge_parts.merge([dict(_part(0, 200, 188, 191), **timed), dict(_part(200, 200, 190, 190), **later)])
+    assert not set(timed) & set(shared) and shared["cost_ratio_to_standard_training_by_part"] == [8.1, 6.3]
+
+
 @pytest.mark.parametrize("second, message", [
     (_part(150, 200, 190, 190), "overlap or leave a gap"),
     (_part(250, 200, 190, 190), "overlap or leave a gap"),
@@ -66,6 +75,24 @@ def test_the_training_cost_ratio_uses_a_standard_epoch_timed_with_the_training()
     assert old["standard_epoch_timed"] == capstone.AT_EVALUATION and not old["keep"] and len(timed) == 2
     with pytest.raises(ValueError, match="epoch_seconds"):
         capstone.training_cost({"name": "m"}, standard_epoch, trained_now=True)
+
+
+def test_the_benchmark_keeps_the_standard_epoch_it_timed_beside_the_training(monkeypatch, tmp_path):
+    import capstone
+    from helpers import zoo
+
+    monkeypatch.setenv("ADVLAB_ARTIFACTS", str(tmp_path))               # an empty cache: the call trains
+    _, meta, cost = capstone.get_and_time("base", lambda: 0.5)
+    assert cost["standard_epoch_timed"] == capstone.WITH_TRAINING and "keep" not in cost
+    assert meta["standard_epoch_seconds"] == 0.5 == zoo.metadata("base")["standard_epoch_seconds"]
+
+    def must_not_time():
+        raise AssertionError("timed again")
+
+    _, _, again = capstone.get_and_time("base", must_not_time)          # loaded, another day: the kept timing
+    assert again == cost
+    _, meta, retrained = capstone.get_and_time("base", lambda: 0.25, retrain=True)
+    assert retrained["standard_epoch_seconds"] == 0.25 == meta["standard_epoch_seconds"]
 
 
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
