@@ -80,6 +80,11 @@ def training_cost(meta: dict, time_standard_epoch, trained_now: bool) -> dict:
             "keep": not stored and trained_now}
 
 
+def will_train(name: str, retrain: bool = False) -> bool:
+    """Whether ``zoo.get(name, retrain=retrain)`` trains the model (it is not stored yet, or ``retrain``)."""
+    return retrain or not zoo.path(name).with_suffix(".keras").is_file()
+
+
 def get_and_time(name: str, time_standard_epoch, *, retrain: bool = False):
     """The zoo's model ``name`` (trained first if absent, or with ``retrain``), its metadata and training cost.
 
@@ -87,7 +92,7 @@ def get_and_time(name: str, time_standard_epoch, *, retrain: bool = False):
     model's metadata (``artifacts/models/<name>-....json``) for later evaluations (parts, other days);
     see :func:`training_cost`. Returns ``(model, metadata, cost)``.
     """
-    trained_now = retrain or not zoo.path(name).with_suffix(".keras").is_file()
+    trained_now = will_train(name, retrain)
     model = zoo.get(name, retrain=retrain)
     meta = zoo.metadata(name)
     cost = training_cost(meta, time_standard_epoch, trained_now)
@@ -113,8 +118,7 @@ def main():
     if args.first_image < 0:
         parser.error("--first-image must be >= 0")
 
-    trained_now = args.retrain or not zoo.path(args.model).with_suffix(".keras").is_file()
-    if args.train_only and not trained_now:
+    if args.train_only and not will_train(args.model, args.retrain):
         print(f"{args.model!r} is already trained (--retrain trains it again)")
         return
     hp = zoo.hparams(args.model)
@@ -170,7 +174,8 @@ def main():
     note = (f"Model `{args.model}` (seed {meta.get('seed')}): {meta.get('description')}; {model.count_params():,} "
             f"parameters; trained in "
             f"{meta.get('train_seconds')} s ({len(epochs)} epochs{kept}, {ratio:.1f}x the cost of standard training "
-            f"per epoch, the standard epoch timed {cost['standard_epoch_timed']}). Reported robust accuracy (the lowest of all attacks): {robust:.2%}"
+            f"per epoch, the standard epoch timed {cost['standard_epoch_timed']}). "
+            f"Reported robust accuracy (the lowest of all attacks): {robust:.2%}"
             + (part if first else "") + ".")
     common.write_results(args.model + (f"-{args.tag}" if args.tag else ""), rows, extra, note)
 

@@ -413,7 +413,8 @@ CAPSTONE_VARIANTS = {
                       "times the current eps; Wong et al. 2020) and early stopping on PGD-20 accuracy",
                       dict(method="fast", steps=1, early_stopping=True), None),
     "capstone_fast_large_step": ("fast adversarial training as capstone_fast with a larger step (2 times the "
-                                 "current eps)", dict(method="fast", steps=1, step_ratio=2.0, early_stopping=True), None),
+                                 "current eps)",
+                                 dict(method="fast", steps=1, step_ratio=2.0, early_stopping=True), None),
     "capstone_trades": ("the capstone recipe with TRADES (Zhang et al. 2019; KL inner maximisation, PGD-10, "
                         "beta 6) instead of PGD's cross-entropy", dict(method="trades", beta=6.0), None),
     "capstone_wide": ("the capstone recipe on the CNN twice as wide (4x the parameters)", dict(width=2), None),
