@@ -203,7 +203,7 @@ class WeightAverage(tf.keras.callbacks.Callback):
 
 # --------------------------------------------------------------------------- hand-written adversarial training
 
-ADV_METHODS = ("fgsm", "fast", "pgd", "trades")
+ADV_METHODS = ("fgsm", "fast", "pgd", "trades", "mart")
 
 
 class AdversarialTrainer(tf.keras.Model):
@@ -226,6 +226,12 @@ class AdversarialTrainer(tf.keras.Model):
       ``"trades"`` TRADES (Zhang et al. 2019): ``x_adv`` maximises KL(f(x) || f(x_adv)) with ``steps``
                   PGD steps from ``x`` plus small Gaussian noise; the loss is
                   ``CE(f(x), y) + beta * KL(f(x) || f(x_adv))`` (``mix`` is not used).
+      ``"mart"``  MART (Wang et al. 2020, "misclassification aware adversarial training"): ``x_adv``
+                  maximises CE(f(x'), y) with ``steps`` PGD steps from ``x`` plus small Gaussian noise
+                  (as TRADES starts); the loss is the boosted cross-entropy on ``x_adv``,
+                  ``-log p_adv[y] - log(1 - max_{k != y} p_adv[k])``, plus
+                  ``beta * KL(f(x) || f(x_adv)) * (1 - p_clean[y])``: the robustness term weighs most
+                  on the examples the model gets wrong (``mix`` is not used).
     ``warmup_steps`` ramps eps linearly from 0 over the first optimiser steps
     (without it, PGD training at eps 0.3 can sit at chance accuracy).
     ``step_ratio`` sets the attack's step as a multiple of the *current* eps
@@ -268,7 +274,7 @@ class AdversarialTrainer(tf.keras.Model):
         if step_ratio is not None and (step_size is not None or alpha is not None or step_ratio <= 0):
             raise ValueError("step_ratio must be > 0 and cannot be combined with step_size or alpha")
         self.step_ratio = step_ratio
-        if method in ("pgd", "trades"):
+        if method in ("pgd", "trades", "mart"):
             self.steps, self.step_size, self.rand_init = int(steps), step_size, True
         elif method == "fast":
             self.steps, self.step_size, self.rand_init = 1, alpha, True
@@ -296,8 +302,8 @@ class AdversarialTrainer(tf.keras.Model):
     def adversarial_batch(self, x, y, eps=None):
         """The adversarial version of a clean batch, crafted as ``train_step`` does."""
         eps = self.current_eps() if eps is None else tf.constant(eps, tf.float32)
-        if self.method == "trades":
-            return self._trades_batch(x, eps)
+        if self.method in ("trades", "mart"):
+            return self._trades_batch(x, eps, y if self.method == "mart" else None)
         x_adv = attacks.pgd_graph(self.base_model, x, y, eps, self._attack_step(eps), self.steps, self.norm,
                                   rand_init=self.rand_init, training=self.attack_training_mode)
         return tf.stop_gradient(x_adv)
@@ -313,17 +319,23 @@ class AdversarialTrainer(tf.keras.Model):
             return self.step_size
         return 1.25 * eps if self.method == "fast" else 2.5 * eps / self.steps
 
-    def _trades_batch(self, x, eps):
-        """TRADES' inner maximisation: PGD on KL(f(x) || f(x')) from x + 0.001 N(0, 1)."""
+    def _trades_batch(self, x, eps, y=None):
+        """TRADES' inner maximisation: PGD on KL(f(x) || f(x')) from x + 0.001 N(0, 1); with labels ``y``
+        (MART's), PGD on CE(f(x'), y) from the same start."""
         step = self._attack_step(eps)
-        p_clean = tf.stop_gradient(tf.nn.softmax(self.base_model(x, training=self.attack_training_mode)))
+        if y is None:
+            p_clean = tf.stop_gradient(tf.nn.softmax(self.base_model(x, training=self.attack_training_mode)))
         x_adv = attacks.project(x + 0.001 * tf.random.normal(tf.shape(x)), x, eps, self.norm)
 
         def body(i, x_adv):
             with tf.GradientTape() as tape:
                 tape.watch(x_adv)
-                kl = _kl(p_clean, self.base_model(x_adv, training=self.attack_training_mode))
-            grad = tape.gradient(kl, x_adv)
+                logits = self.base_model(x_adv, training=self.attack_training_mode)
+                if y is None:
+                    objective = _kl(p_clean, logits)
+                else:
+                    objective = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+            grad = tape.gradient(objective, x_adv)
             x_next = attacks.project(x_adv + step * attacks._step_direction(grad, self.norm), x, eps, self.norm)
             return i + 1, tf.stop_gradient(x_next)
 
@@ -339,6 +351,8 @@ class AdversarialTrainer(tf.keras.Model):
         if self.method == "trades":
             robust = tf.reduce_mean(_kl(tf.nn.softmax(logits_clean), logits_adv))
             return self._loss(y, logits_clean) + self.beta * robust
+        if self.method == "mart":
+            return mart_loss(y, logits_clean, logits_adv, self.beta)
         loss = self.mix * self._loss(y, logits_adv)
         if self.mix < 1.0:
             loss += (1.0 - self.mix) * self._loss(y, logits_clean)
@@ -398,6 +412,24 @@ def _kl(p, logits_q):
     """KL(p || softmax(logits_q)) per example, for probabilities ``p`` (batch, classes)."""
     log_q = tf.nn.log_softmax(logits_q)
     return tf.reduce_sum(p * (tf.math.log(tf.maximum(p, 1e-12)) - log_q), axis=-1)
+
+
+def mart_loss(y, logits_clean, logits_adv, beta: float) -> tf.Tensor:
+    """MART's loss (Wang et al. 2020), averaged over the batch: ``y`` int labels (batch,), logits (batch, classes).
+
+    Boosted cross-entropy on the adversarial example, ``-log p_adv[y] - log(1 - max_{k != y} p_adv[k])``
+    (the second term pushes down the strongest wrong class), plus ``beta`` times
+    ``KL(p_clean || p_adv) * (1 - p_clean[y])``, the clean-to-adversarial divergence weighted by how
+    wrong the clean prediction is; the weight is not stopped, as in the authors' code.
+    """
+    y = tf.cast(y, tf.int32)
+    p_adv, p_clean = tf.nn.softmax(logits_adv), tf.nn.softmax(logits_clean)
+    true = tf.one_hot(y, tf.shape(logits_adv)[-1], dtype=p_adv.dtype)
+    ce_adv = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits_adv)
+    strongest_wrong = tf.reduce_max(p_adv - 2.0 * true, axis=-1)          # p_adv <= 1, so the true class drops out
+    boosted = ce_adv - tf.math.log(tf.maximum(1.0001 - strongest_wrong, 1e-12))
+    weight = 1.0000001 - tf.reduce_sum(p_clean * true, axis=-1)
+    return tf.reduce_mean(boosted) + beta * tf.reduce_mean(_kl(p_clean, logits_adv) * weight)
 
 
 def train_adversarial(base_model: tf.keras.Model, train: tf.data.Dataset, hparams: HParams, *,

@@ -476,6 +476,12 @@ CAPSTONE_VARIANTS = {
     # The one-cycle schedule, the eps warm-up (30% of the steps) and the averaging stretch with the epochs.
     "capstone_trades_smallcnn_shift18": ("capstone_trades_smallcnn_avg12_shift for 18 epochs in full mode instead "
                                          "of 12 (2 in quick): 1.5 times the training time", _SHIFTED, (2, 18)),
+    # One change to the shifted run: MART's loss in place of TRADES' (Wang et al. 2020: cross-entropy inner attack,
+    # boosted cross-entropy on the adversarial example, the KL term weighted by the clean prediction's error).
+    "capstone_smallcnn_shift_mart": ("capstone_trades_smallcnn_avg12_shift with MART (Wang et al. 2020, beta 6) in "
+                                     "place of TRADES: the inner attack maximises cross-entropy, the loss "
+                                     "weighs the misclassified examples most", dict(_SHIFTED, method="mart"),
+                                     (2, 12)),
     # One change to the averaged run: train at eps 0.33 (10% beyond the 0.3 every evaluation uses).
     "capstone_trades_smallcnn_avg_eps033": ("capstone_trades_smallcnn_avg trained at L-inf eps 0.33 instead of 0.3 "
                                             "(evaluated at 0.3 like every other)",

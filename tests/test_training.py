@@ -333,6 +333,41 @@ def test_trades_batches_stay_in_the_ball_and_raise_the_kl(base_model, test_batch
         training.AdversarialTrainer(base_model, method="trades", beta=-1)
 
 
+def test_mart_loss_is_the_boosted_cross_entropy_plus_the_weighted_kl():
+    rng = np.random.default_rng(0)
+    clean, adv = rng.normal(size=(6, 10)).astype("float32"), rng.normal(size=(6, 10)).astype("float32")
+    y = np.array([0, 3, 9, 3, 5, 1])
+    softmax = lambda z: np.exp(z) / np.exp(z).sum(-1, keepdims=True)  # noqa: E731
+    p, q = softmax(clean.astype("float64")), softmax(adv.astype("float64"))
+    rows = np.arange(6)
+    wrong = q.copy()
+    wrong[rows, y] = -1
+    boosted = -np.log(q[rows, y]) - np.log(1.0001 - wrong.max(-1))
+    kl = (p * (np.log(p) - np.log(q))).sum(-1)
+    expected = boosted.mean() + 6.0 * (kl * (1.0000001 - p[rows, y])).mean()
+    got = float(training.mart_loss(tf.constant(y), tf.constant(clean), tf.constant(adv), 6.0))
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    # A clean prediction that is already right and sure leaves almost only the boosted cross-entropy.
+    sure = np.full((1, 10), -20.0, "float32")
+    sure[0, 2] = 20.0
+    alone = float(training.mart_loss(tf.constant([2]), tf.constant(sure), tf.constant(adv[:1]), 6.0))
+    q0 = softmax(adv[:1].astype("float64"))[0]
+    np.testing.assert_allclose(alone, -np.log(q0[2]) - np.log(1.0001 - np.delete(q0, 2).max()), rtol=1e-4)
+
+
+def test_mart_batches_raise_the_cross_entropy_and_the_variant_is_the_shifted_recipe(base_model, test_batch):
+    from helpers import zoo
+
+    x, y = tf.constant(test_batch[0][:64]), tf.constant(test_batch[1][:64])
+    trainer = training.AdversarialTrainer(base_model, method="mart", eps=0.3, steps=5)
+    x_adv = trainer.adversarial_batch(x, y, eps=0.3)
+    ce = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    assert float(ce(y, base_model(x_adv))) > 2 * float(ce(y, base_model(attacks.random_start(x, 0.3, "inf"))))
+    assert zoo.settings("capstone_smallcnn_shift_mart") == dict(zoo.settings("capstone_trades_smallcnn_avg12_shift"),
+                                                                 method="mart")
+    assert zoo.hparams("capstone_smallcnn_shift_mart").epochs == (2 if config.quick_mode() else 12)
+
+
 def test_trades_training_learns_and_the_monitor_keeps_the_best_epoch(small_train, test_batch):
     hp, pipeline = small_train
     x, y = test_batch[0][:200], test_batch[1][:200]
