@@ -213,7 +213,7 @@ class AdversarialTrainer(tf.keras.Model):
     the chosen method, the gradient's **sign**, clipped to [0, 1] and to the
     eps-ball, with the model in an explicit mode (``attack_training_mode``,
     default False: inference mode, as at test time); (2) take one optimiser
-    step on :meth:`objective` (for all methods but TRADES
+    step on :meth:`objective` (for all methods but TRADES and MART
     ``(1 - mix) * CE(clean) + mix * CE(adversarial)``) with the model in
     training mode. ``fit`` is called once, for all epochs.
 
@@ -303,14 +303,14 @@ class AdversarialTrainer(tf.keras.Model):
         """The adversarial version of a clean batch, crafted as ``train_step`` does."""
         eps = self.current_eps() if eps is None else tf.constant(eps, tf.float32)
         if self.method in ("trades", "mart"):
-            return self._trades_batch(x, eps, y if self.method == "mart" else None)
+            return self._kl_or_ce_batch(x, eps, y if self.method == "mart" else None)
         x_adv = attacks.pgd_graph(self.base_model, x, y, eps, self._attack_step(eps), self.steps, self.norm,
                                   rand_init=self.rand_init, training=self.attack_training_mode)
         return tf.stop_gradient(x_adv)
 
     def _attack_step(self, eps):
         """The attack's step at the current ``eps``: eps for FGSM, else ``step_ratio`` x eps, the fixed
-        ``step_size`` / ``alpha``, or the default (1.25 eps for fast, 2.5 eps / steps for PGD and TRADES)."""
+        ``step_size`` / ``alpha``, or the default (1.25 eps for fast, 2.5 eps / steps for PGD, TRADES and MART)."""
         if self.method == "fgsm":
             return eps
         if self.step_ratio is not None:
@@ -319,7 +319,7 @@ class AdversarialTrainer(tf.keras.Model):
             return self.step_size
         return 1.25 * eps if self.method == "fast" else 2.5 * eps / self.steps
 
-    def _trades_batch(self, x, eps, y=None):
+    def _kl_or_ce_batch(self, x, eps, y=None):
         """TRADES' inner maximisation: PGD on KL(f(x) || f(x')) from x + 0.001 N(0, 1); with labels ``y``
         (MART's), PGD on CE(f(x'), y) from the same start."""
         step = self._attack_step(eps)

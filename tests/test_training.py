@@ -353,6 +353,21 @@ def test_mart_loss_is_the_boosted_cross_entropy_plus_the_weighted_kl():
     alone = float(training.mart_loss(tf.constant([2]), tf.constant(sure), tf.constant(adv[:1]), 6.0))
     q0 = softmax(adv[:1].astype("float64"))[0]
     np.testing.assert_allclose(alone, -np.log(q0[2]) - np.log(1.0001 - np.delete(q0, 2).max()), rtol=1e-4)
+    # The weight 1 - p_clean[y] and the KL's p_clean are not stopped (the authors' code): the gradient with respect
+    # to the clean logits is the NumPy expression's, by central differences.
+    def numpy_loss(z):
+        pz = softmax(z)
+        return (boosted.mean() + 6.0 * ((pz * (np.log(pz) - np.log(q))).sum(-1) * (1.0000001 - pz[rows, y])).mean())
+    z = tf.Variable(clean.astype("float64"))
+    with tf.GradientTape() as tape:
+        loss = training.mart_loss(tf.constant(y), z, tf.constant(adv.astype("float64")), 6.0)
+    grad = tape.gradient(loss, z).numpy()
+    numeric = np.zeros_like(grad)
+    for i, j in np.ndindex(*grad.shape):
+        step = np.zeros_like(grad)
+        step[i, j] = 1e-6
+        numeric[i, j] = (numpy_loss(clean + step) - numpy_loss(clean - step)) / 2e-6
+    np.testing.assert_allclose(grad, numeric, atol=1e-6)
 
 
 def test_mart_batches_raise_the_cross_entropy_and_the_variant_is_the_shifted_recipe(base_model, test_batch):
@@ -363,9 +378,35 @@ def test_mart_batches_raise_the_cross_entropy_and_the_variant_is_the_shifted_rec
     x_adv = trainer.adversarial_batch(x, y, eps=0.3)
     ce = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     assert float(ce(y, base_model(x_adv))) > 2 * float(ce(y, base_model(attacks.random_start(x, 0.3, "inf"))))
+    # One step is the sign of the cross-entropy's gradient (not the KL's, TRADES') at TRADES' noisy start.
+    one = training.AdversarialTrainer(base_model, method="mart", eps=0.1, steps=1)
+    tf.random.set_seed(3)
+    x_one = one.adversarial_batch(x, y, eps=0.1).numpy()
+    tf.random.set_seed(3)
+    start = attacks.project(x + 0.001 * tf.random.normal(tf.shape(x)), x, 0.1, "inf")
+    with tf.GradientTape() as tape:
+        tape.watch(start)
+        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=base_model(start))
+    expected = attacks.project(start + 0.25 * tf.sign(tape.gradient(loss, start)), x, 0.1, "inf").numpy()
+    np.testing.assert_allclose(x_one, expected, atol=1e-6)
+    trades = training.AdversarialTrainer(base_model, method="trades", eps=0.1, steps=1)
+    tf.random.set_seed(3)
+    assert np.abs(trades.adversarial_batch(x, y, eps=0.1).numpy() - expected).max() > 0.1
     assert zoo.settings("capstone_smallcnn_shift_mart") == dict(zoo.settings("capstone_trades_smallcnn_avg12_shift"),
                                                                  method="mart")
     assert zoo.hparams("capstone_smallcnn_shift_mart").epochs == (2 if config.quick_mode() else 12)
+
+
+def test_mart_training_learns_through_fit(small_train, test_batch):
+    hp, pipeline = small_train
+    x, y = test_batch[0][:200], test_batch[1][:200]
+    model = models.build_capstone_cnn()
+    before = evaluation.accuracy(model, x, y)
+    trainer, history = training.train_adversarial(model, pipeline, hp, epochs=2, verbose=0, method="mart", eps=0.1,
+                                                  steps=3, learning_rate=1e-3)
+    losses = history.history["loss"]
+    assert np.all(np.isfinite(losses)) and losses[-1] < losses[0]
+    assert evaluation.accuracy(model, x, y) > max(before + 0.3, 0.6)
 
 
 def test_trades_training_learns_and_the_monitor_keeps_the_best_epoch(small_train, test_batch):
