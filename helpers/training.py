@@ -328,14 +328,13 @@ class AdversarialTrainer(tf.keras.Model):
         x_adv = attacks.project(x + 0.001 * tf.random.normal(tf.shape(x)), x, eps, self.norm)
 
         def body(i, x_adv):
-            with tf.GradientTape() as tape:
-                tape.watch(x_adv)
-                logits = self.base_model(x_adv, training=self.attack_training_mode)
-                if y is None:
-                    objective = _kl(p_clean, logits)
-                else:
-                    objective = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
-            grad = tape.gradient(objective, x_adv)
+            if y is None:
+                with tf.GradientTape() as tape:
+                    tape.watch(x_adv)
+                    kl = _kl(p_clean, self.base_model(x_adv, training=self.attack_training_mode))
+                grad = tape.gradient(kl, x_adv)
+            else:
+                _, grad = attacks.input_gradient(self.base_model, x_adv, y, "ce", training=self.attack_training_mode)
             x_next = attacks.project(x_adv + step * attacks._step_direction(grad, self.norm), x, eps, self.norm)
             return i + 1, tf.stop_gradient(x_next)
 
