@@ -159,6 +159,35 @@ def random_start(x: tf.Tensor, eps, norm: str, seed=None) -> tf.Tensor:
     return tf.clip_by_value(x + noise, 0.0, 1.0)
 
 
+def random_blocks(x: tf.Tensor, eps, *, blocks: int = 12, min_side: int = 3, max_side: int = 14,
+                  seed=None) -> tf.Tensor:
+    """``x`` plus ``blocks`` random squares of ``+eps`` or ``-eps`` (L-inf), clipped to [0, 1].
+
+    The kind of point Square (Andriushchenko et al. 2020) searches: whole
+    patches of the image moved together to a corner of the eps-ball. Each
+    square has a side of ``min_side`` to ``max_side`` pixels (uniform), a
+    uniform position inside the image and a random sign; where squares
+    overlap their signs add up, so the perturbation of a pixel is the sign of
+    the sum times eps (0 where none covers it, or where they cancel).
+    ``x``: (batch, height, width, channels), every channel moved alike.
+    Returns a tensor like ``x`` inside the eps-ball and [0, 1].
+    """
+    shape = tf.shape(x)
+    batch, height, width = shape[0], shape[1], shape[2]
+    if not 1 <= min_side <= max_side:
+        raise ValueError(f"need 1 <= min_side <= max_side, got {min_side} and {max_side}")
+    rng = tf.random.Generator.from_seed(seed) if seed is not None else tf.random.get_global_generator()
+    side = rng.uniform([batch, blocks, 1, 1], min_side, max_side + 1, tf.int32)
+    side_r, side_c = tf.minimum(side, height), tf.minimum(side, width)
+    top = tf.cast(rng.uniform([batch, blocks, 1, 1]) * tf.cast(height - side_r + 1, tf.float32), tf.int32)
+    left = tf.cast(rng.uniform([batch, blocks, 1, 1]) * tf.cast(width - side_c + 1, tf.float32), tf.int32)
+    rows, cols = tf.range(height)[None, None, :, None], tf.range(width)[None, None, None, :]
+    inside = (rows >= top) & (rows < top + side_r) & (cols >= left) & (cols < left + side_c)
+    sign = tf.sign(rng.uniform([batch, blocks, 1, 1], -1.0, 1.0))
+    delta = tf.sign(tf.reduce_sum(tf.cast(inside, x.dtype) * tf.cast(sign, x.dtype), axis=1))[..., None]
+    return tf.clip_by_value(x + tf.cast(eps, x.dtype) * delta, 0.0, 1.0)
+
+
 def input_gradient(model, x: tf.Tensor, y: tf.Tensor, loss: str = "ce", targeted: bool = False,
                    training: bool = False):
     """``(objective, gradient)``: the attack objective per example and its gradient w.r.t. ``x``.
@@ -173,12 +202,17 @@ def input_gradient(model, x: tf.Tensor, y: tf.Tensor, loss: str = "ce", targeted
 
 
 def pgd_graph(model, x, y, eps, step_size, steps, norm: str, loss: str = "ce", targeted: bool = False,
-              rand_init: bool = True, training: bool = False):
+              rand_init: bool = True, training: bool = False, x_start=None):
     """The PGD loop, graph-safe and unvalidated: for attacks and for adversarial training steps.
 
-    ``steps`` may be a tensor. Returns the last iterate (batch like ``x``).
+    ``steps`` may be a tensor. Starts from ``x_start`` when given (a point of the eps-ball around ``x``,
+    e.g. :func:`random_blocks`), else from :func:`random_start` or ``x`` (``rand_init``).
+    Returns the last iterate (batch like ``x``).
     """
-    x_adv = random_start(x, eps, norm) if rand_init else tf.identity(x)
+    if x_start is not None:
+        x_adv = x_start
+    else:
+        x_adv = random_start(x, eps, norm) if rand_init else tf.identity(x)
 
     def step(i, x_adv):
         _, grad = input_gradient(model, x_adv, y, loss, targeted, training)

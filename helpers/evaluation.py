@@ -371,6 +371,36 @@ def checklist(model, x: np.ndarray, y: np.ndarray, *, eps: float = 0.3, surrogat
     return table
 
 
+def input_gradients(model, x: np.ndarray, y: np.ndarray, *, loss: str = "ce", batch_size: int = 500) -> np.ndarray:
+    """The gradient of the attack loss (``"ce"`` or ``"margin"``) with respect to each input pixel.
+
+    ``x``: float32 images (n, 28, 28, 1) in [0, 1]; ``y``: labels (n,). Returns a float32 array like ``x``
+    (loss units per pixel unit), the model in inference mode, as an attack sees it.
+    """
+    if loss not in ("ce", "margin"):
+        raise ValueError(f"loss must be 'ce' or 'margin', got {loss!r}")
+    x, y = np.asarray(x, np.float32), np.asarray(y)
+    if len(x) != len(y) or not len(x):
+        raise ValueError(f"need as many labels as images (at least one), got {len(x)} images and {len(y)} labels")
+    out = np.empty_like(x)
+    for i in range(0, len(x), batch_size):
+        _, grad = attacks.input_gradient(model, tf.constant(x[i:i + batch_size]),
+                                         tf.constant(y[i:i + batch_size], tf.int64), loss)
+        out[i:i + batch_size] = grad.numpy()
+    return out
+
+
+def zero_gradient_fraction(model, x: np.ndarray, y: np.ndarray, *, loss: str = "ce", batch_size: int = 500) -> float:
+    """The fraction (0..1) of input pixels whose gradient of the attack loss is exactly 0, over all images.
+
+    Arguments as for :func:`input_gradients`. A sign-gradient attack (FGSM, PGD) never moves such a pixel
+    from where it stands (sign(0) = 0), so a large fraction means much of the eps-ball is out of its reach:
+    ReLU networks trained adversarially on MNIST learn to threshold their input, and a gradient-free
+    search (Square) finds what PGD cannot.
+    """
+    return float(np.mean(input_gradients(model, x, y, loss=loss, batch_size=batch_size) == 0.0))
+
+
 def gradient_masking_suspected(table: pd.DataFrame) -> bool:
     """True when any failed check of :func:`checklist` points at gradient masking."""
     return bool(table["flags_masking"].any())
@@ -387,7 +417,10 @@ def art_robust_accuracy(model, x: np.ndarray, y: np.ndarray, *, eps: float, atta
     ``"autoattack"`` (ART's AutoAttack with its default attacks including
     Square; slow: 4 to 10 minutes per 200 images on 2 CPU cores, longer for
     more robust models, since Square runs on every image still standing), or
-    ``"pgd"`` (ART's PGD, ``max_iter`` steps of 2.5·eps/max_iter, ``restarts`` random starts).
+    ``"pgd"`` (ART's PGD, ``max_iter`` steps of 2.5·eps/max_iter, ``restarts`` random starts), or
+    ``"square"`` (ART's Square attack alone, Andriushchenko et al. 2020: gradient-free random search over
+    squares of the image moved by +-eps, ``max_iter`` queries per image, ``restarts`` runs; AutoAttack's
+    black-box part, which it runs with 5,000 queries and 5 restarts).
     Returns the accuracy (fraction 0..1) on the adversarial images.
     """
     import warnings
@@ -396,7 +429,7 @@ def art_robust_accuracy(model, x: np.ndarray, y: np.ndarray, *, eps: float, atta
     classifier = art_classifier(model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from art.attacks.evasion import AutoAttack, AutoProjectedGradientDescent, ProjectedGradientDescent
+        from art.attacks.evasion import AutoAttack, AutoProjectedGradientDescent, ProjectedGradientDescent, SquareAttack
     if attack == "apgd":
         x_adv = x
         correct = np.ones(len(x), bool)
@@ -415,6 +448,9 @@ def art_robust_accuracy(model, x: np.ndarray, y: np.ndarray, *, eps: float, atta
         runner = ProjectedGradientDescent(classifier, norm=np.inf, eps=eps, eps_step=2.5 * eps / max_iter,
                                           max_iter=max_iter, num_random_init=restarts, batch_size=batch_size,
                                           verbose=False)
+    elif attack == "square":
+        runner = SquareAttack(classifier, norm=np.inf, eps=eps, max_iter=max_iter, p_init=0.8, nb_restarts=restarts,
+                              batch_size=batch_size, verbose=False)
     else:
-        raise ValueError(f"unknown attack {attack!r}; use 'apgd', 'autoattack' or 'pgd'")
+        raise ValueError(f"unknown attack {attack!r}; use 'apgd', 'autoattack', 'pgd' or 'square'")
     return accuracy(model, runner.generate(x, y=y), y)

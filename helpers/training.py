@@ -204,6 +204,7 @@ class WeightAverage(tf.keras.callbacks.Callback):
 # --------------------------------------------------------------------------- hand-written adversarial training
 
 ADV_METHODS = ("fgsm", "fast", "pgd", "trades", "mart")
+START_POINTS = (None, "blocks")
 
 
 class AdversarialTrainer(tf.keras.Model):
@@ -245,6 +246,10 @@ class AdversarialTrainer(tf.keras.Model):
     code), the loss's gradient is taken there, the weights are put back, and that
     gradient is applied to them: the model learns weights whose neighbourhood
     is robust too, one extra forward and backward pass per batch.
+    ``start="blocks"`` starts the inner attack of ``"pgd"``, ``"trades"`` and ``"mart"`` (L-inf) from
+    :func:`attacks.random_blocks` (random squares of the image moved by +-eps, the points Square searches)
+    instead of the method's own start: most pixels of an adversarially trained MNIST network have an input
+    gradient of exactly 0, so sign-gradient steps never move them, and only a start that does puts them in play.
 
     The trainer wraps ``base_model`` and shares its weights; save the
     ``base_model`` (a plain Keras model), not the trainer.
@@ -253,7 +258,7 @@ class AdversarialTrainer(tf.keras.Model):
     def __init__(self, base_model: tf.keras.Model, *, method: str = "pgd", eps: float = 0.3, steps: int = 7,
                  step_size: float | None = None, alpha: float | None = None, mix: float = 0.5,
                  norm: str = "inf", warmup_steps: int = 0, attack_training_mode: bool = False, beta: float = 6.0,
-                 step_ratio: float | None = None, awp_gamma: float = 0.0, **kwargs):
+                 step_ratio: float | None = None, awp_gamma: float = 0.0, start: str | None = None, **kwargs):
         super().__init__(**kwargs)
         if method not in ADV_METHODS:
             raise ValueError(f"unknown method {method!r}; use one of {', '.join(ADV_METHODS)}")
@@ -274,6 +279,11 @@ class AdversarialTrainer(tf.keras.Model):
         if step_ratio is not None and (step_size is not None or alpha is not None or step_ratio <= 0):
             raise ValueError("step_ratio must be > 0 and cannot be combined with step_size or alpha")
         self.step_ratio = step_ratio
+        if start not in START_POINTS:
+            raise ValueError(f"unknown start {start!r}; use None (the method's own) or 'blocks'")
+        if start == "blocks" and (method not in ("pgd", "trades", "mart") or self.norm != "inf"):
+            raise ValueError("start='blocks' needs an L-inf multi-step method: 'pgd', 'trades' or 'mart'")
+        self.start = start
         if method in ("pgd", "trades", "mart"):
             self.steps, self.step_size, self.rand_init = int(steps), step_size, True
         elif method == "fast":
@@ -304,8 +314,12 @@ class AdversarialTrainer(tf.keras.Model):
         eps = self.current_eps() if eps is None else tf.constant(eps, tf.float32)
         if self.method in ("trades", "mart"):
             return self._kl_or_ce_batch(x, eps, y if self.method == "mart" else None)
-        x_adv = attacks.pgd_graph(self.base_model, x, y, eps, self._attack_step(eps), self.steps, self.norm,
-                                  rand_init=self.rand_init, training=self.attack_training_mode)
+        if self.start == "blocks":
+            x_adv = attacks.pgd_graph(self.base_model, x, y, eps, self._attack_step(eps), self.steps, self.norm,
+                                      training=self.attack_training_mode, x_start=attacks.random_blocks(x, eps))
+        else:
+            x_adv = attacks.pgd_graph(self.base_model, x, y, eps, self._attack_step(eps), self.steps, self.norm,
+                                      rand_init=self.rand_init, training=self.attack_training_mode)
         return tf.stop_gradient(x_adv)
 
     def _attack_step(self, eps):
@@ -321,11 +335,15 @@ class AdversarialTrainer(tf.keras.Model):
 
     def _kl_or_ce_batch(self, x, eps, y=None):
         """TRADES' inner maximisation: PGD on KL(f(x) || f(x')) from x + 0.001 N(0, 1); with labels ``y``
-        (MART's), PGD on CE(f(x'), y) from the same start."""
+        (MART's), PGD on CE(f(x'), y) from the same start. With ``start="blocks"`` both start from
+        :func:`attacks.random_blocks` instead."""
         step = self._attack_step(eps)
         if y is None:
             p_clean = tf.stop_gradient(tf.nn.softmax(self.base_model(x, training=self.attack_training_mode)))
-        x_adv = attacks.project(x + 0.001 * tf.random.normal(tf.shape(x)), x, eps, self.norm)
+        if self.start == "blocks":
+            x_adv = attacks.random_blocks(x, eps)
+        else:
+            x_adv = attacks.project(x + 0.001 * tf.random.normal(tf.shape(x)), x, eps, self.norm)
 
         def body(i, x_adv):
             if y is None:

@@ -211,3 +211,29 @@ def test_ead_rejects_bad_arguments(base_model, test_batch):
         attacks.ead(base_model, test_batch[0][:2], test_batch[1][:2], decision_rule="L2")
     with pytest.raises(ValueError, match="forget to normalise"):
         attacks.ead(base_model, test_batch[0][:2] * 255, test_batch[1][:2])
+
+
+def test_random_blocks_moves_whole_squares_to_the_corners_of_the_ball():
+    x = tf.fill([16, 28, 28, 1], 0.5)
+    out = attacks.random_blocks(x, 0.3, blocks=3, min_side=4, max_side=6, seed=1).numpy()
+    delta = out - 0.5
+    # every pixel is left alone or moved by exactly eps, up or down (0.5 +- 0.3 needs no clipping)
+    assert np.all(np.isclose(np.abs(delta), 0.3, atol=1e-6) | np.isclose(delta, 0.0, atol=1e-6))
+    moved = np.abs(delta[..., 0]) > 0.1
+    # at most three squares of side 4..6 per image, and at least one square of side >= 4 somewhere
+    assert moved.sum(axis=(1, 2)).max() <= 3 * 36 and moved.sum(axis=(1, 2)).min() >= 1
+    assert np.abs(delta).sum() > 0 and (delta > 0).any() and (delta < 0).any()
+    # clipped to [0, 1] on real images, inside the ball
+    real = tf.constant(np.random.default_rng(0).uniform(0, 1, (8, 28, 28, 1)).astype(np.float32))
+    blocks = attacks.random_blocks(real, 0.3).numpy()
+    assert blocks.min() >= 0 and blocks.max() <= 1 and np.abs(blocks - real.numpy()).max() <= 0.3 + 1e-6
+    with pytest.raises(ValueError, match="min_side"):
+        attacks.random_blocks(real, 0.3, min_side=5, max_side=4)
+
+
+def test_random_blocks_squares_have_the_sides_asked_for():
+    x = tf.fill([200, 28, 28, 1], 0.5)
+    moved = np.abs(attacks.random_blocks(x, 0.3, blocks=1, min_side=5, max_side=5, seed=2).numpy() - 0.5)[..., 0] > 0.1
+    assert np.all(moved.sum(axis=(1, 2)) == 25)           # one 5x5 square each, inside the image
+    rows, cols = np.nonzero(moved[0])
+    assert rows.max() - rows.min() == 4 and cols.max() - cols.min() == 4

@@ -125,3 +125,47 @@ def test_survivors_agree_with_robust_accuracy(base_model, test_batch):
     alive = evaluation.survivors(base_model, x, y, attack)
     assert alive.shape == (100,) and alive.dtype == bool
     assert alive.mean() == evaluation.robust_accuracy(base_model, x, y, attack, progress=False)
+
+
+def test_zero_gradient_fraction_counts_the_pixels_a_sign_attack_cannot_move(test_batch):
+    x, y = test_batch[0][:50], test_batch[1][:50]
+    weights = np.random.default_rng(0).normal(size=(784, 10)).astype(np.float32)
+    weights[:392] = 0.0                                 # the top half of every image is ignored
+    half = tf.keras.Sequential([tf.keras.Input((28, 28, 1)), tf.keras.layers.Flatten(),
+                                tf.keras.layers.Dense(10, kernel_initializer=tf.constant_initializer(weights))])
+    assert evaluation.zero_gradient_fraction(half, x, y) == pytest.approx(0.5)
+    assert evaluation.zero_gradient_fraction(half, x, y, loss="margin", batch_size=7) == pytest.approx(0.5)
+    # a ReLU that never fires passes no gradient at all
+    dead = tf.keras.Sequential([tf.keras.Input((28, 28, 1)), tf.keras.layers.Flatten(),
+                                tf.keras.layers.Dense(10, activation="relu", bias_initializer=tf.constant_initializer(-1e3))])
+    assert evaluation.zero_gradient_fraction(dead, x, y) == 1.0
+    # and one sign-gradient step of PGD leaves the ignored half exactly where it was
+    x_adv = attacks.fgsm(half, x, y, eps=0.3).numpy()
+    assert np.array_equal(x_adv.reshape(50, -1)[:, :392], x.reshape(50, -1)[:, :392])
+    with pytest.raises(ValueError, match="loss"):
+        evaluation.zero_gradient_fraction(half, x, y, loss="kl")
+    with pytest.raises(ValueError, match="labels"):
+        evaluation.zero_gradient_fraction(half, x, y[:10])
+
+
+def test_art_square_attack_is_gradient_free_and_finds_what_a_masked_gradient_hides(base_model, test_batch):
+    x, y = test_batch[0][:60], test_batch[1][:60]
+    clean = evaluation.accuracy(base_model, x, y)
+    square = evaluation.art_robust_accuracy(base_model, x, y, eps=0.2, attack="square", max_iter=300)
+    assert square < clean - 0.3
+    # behind a zero gradient (a rounding layer's), PGD cannot move from its random start; Square, which only
+    # queries the model, still can
+    rounded = tf.keras.Sequential([tf.keras.Input((28, 28, 1)),
+                                   tf.keras.layers.Lambda(lambda t: 0.0 * t + tf.stop_gradient(tf.round(t * 4) / 4)),
+                                   base_model])
+    pgd = evaluation.robust_accuracy(rounded, x, y, functools.partial(attacks.pgd, eps=0.2, steps=20), progress=False)
+    square_rounded = evaluation.art_robust_accuracy(rounded, x, y, eps=0.2, attack="square", max_iter=300)
+    assert pgd > clean - 0.1 and square_rounded < pgd - 0.5
+
+
+def test_input_gradients_match_the_attack_helper(base_model, test_batch):
+    x, y = test_batch[0][:30], test_batch[1][:30]
+    for loss in ("ce", "margin"):
+        _, expected = attacks.input_gradient(base_model, tf.constant(x), tf.constant(y), loss)
+        np.testing.assert_allclose(evaluation.input_gradients(base_model, x, y, loss=loss, batch_size=8),
+                                   expected.numpy(), rtol=1e-5, atol=1e-7)

@@ -559,3 +559,27 @@ def test_awp_leaves_batchnorm_statistics_to_the_training_pass(test_batch):
         np.testing.assert_array_equal(variable.numpy(), value)
     model(x, training=True)                   # while a training-mode pass does move them
     assert any(not np.array_equal(v.numpy(), b) for v, b in zip(model.non_trainable_variables, before))
+
+
+@pytest.mark.parametrize("method", ["pgd", "trades", "mart"])
+def test_blocks_start_puts_whole_squares_at_the_corners_of_the_ball(base_model, test_batch, method):
+    x, y = tf.constant(test_batch[0][:64]), tf.constant(test_batch[1][:64])
+    far = {}
+    for start in (None, "blocks"):
+        # one tiny step: the batch is (almost) the start point
+        trainer = training.AdversarialTrainer(base_model, method=method, eps=0.3, steps=1, step_size=1e-3, start=start)
+        x_adv = trainer.adversarial_batch(x, y, eps=0.3).numpy()
+        assert np.abs(x_adv - x.numpy()).max() <= 0.3 + 1e-6 and x_adv.min() >= 0 and x_adv.max() <= 1
+        far[start] = np.mean(np.abs(x_adv - x.numpy()) > 0.25)
+    # TRADES and MART start within 0.001 N(0, 1) of x; PGD uniformly in the ball, where few pixels land near a corner
+    assert far["blocks"] > 0.1 and far["blocks"] > 3 * far[None]
+
+
+def test_blocks_start_needs_a_multi_step_linf_method(base_model):
+    for method in ("fgsm", "fast"):
+        with pytest.raises(ValueError, match="blocks"):
+            training.AdversarialTrainer(base_model, method=method, start="blocks")
+    with pytest.raises(ValueError, match="blocks"):
+        training.AdversarialTrainer(base_model, method="pgd", norm="2", start="blocks")
+    with pytest.raises(ValueError, match="unknown start"):
+        training.AdversarialTrainer(base_model, method="pgd", start="square")
