@@ -23,6 +23,7 @@ import time
 
 import common  # noqa: I001  (first: it imports helpers, which must come before TensorFlow)
 
+import art
 import numpy as np
 from helpers import attacks, data, evaluation, training, zoo
 
@@ -53,7 +54,8 @@ def measure(model, x, y, queries: int, restarts: int, label: str) -> list[dict]:
         kept_count = 0
     rows.append({"model": label, "measure": f"strongest PGD, then ART Square-{queries}x{restarts} on what it leaves",
                  "value": kept_count / len(x), "images": len(x),
-                 "threat model": f"L-inf eps {EPS}, ART 1.20.1 Square, {queries} queries, {restarts} restart(s), p_init 0.8",
+                 "threat model": f"L-inf eps {EPS}, ART {art.__version__} Square, {queries} queries, {restarts} restart(s), "
+                                 "p_init 0.8",
                  "seconds": round(time.perf_counter() - start, 1)})
     return rows
 

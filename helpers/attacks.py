@@ -165,25 +165,33 @@ def random_blocks(x: tf.Tensor, eps, *, blocks: int = 12, min_side: int = 3, max
 
     The kind of point Square (Andriushchenko et al. 2020) searches: whole
     patches of the image moved together to a corner of the eps-ball. Each
-    square has a side of ``min_side`` to ``max_side`` pixels (uniform), a
+    square has a side of ``min_side`` to ``max_side`` pixels (uniform; cut to
+    the image's height and width, so a rectangle on a smaller image), a
     uniform position inside the image and a random sign; where squares
     overlap their signs add up, so the perturbation of a pixel is the sign of
     the sum times eps (0 where none covers it, or where they cancel).
-    ``x``: (batch, height, width, channels), every channel moved alike.
+    ``x``: float images (batch, height, width, channels) in [0, 1], every
+    channel moved alike; ``seed``: an op seed, as for :func:`random_start`.
     Returns a tensor like ``x`` inside the eps-ball and [0, 1].
     """
-    shape = tf.shape(x)
-    batch, height, width = shape[0], shape[1], shape[2]
+    if not x.dtype.is_floating:
+        raise ValueError(f"images must be float in [0, 1], got {x.dtype.name}")
     if not 1 <= min_side <= max_side:
         raise ValueError(f"need 1 <= min_side <= max_side, got {min_side} and {max_side}")
-    rng = tf.random.Generator.from_seed(seed) if seed is not None else tf.random.get_global_generator()
-    side = rng.uniform([batch, blocks, 1, 1], min_side, max_side + 1, tf.int32)
+    shape = tf.shape(x)
+    batch, height, width = shape[0], shape[1], shape[2]
+    seeds = iter([None] * 4 if seed is None else [seed + k for k in range(4)])   # one op seed per draw
+
+    def draw(**kwargs):
+        return tf.random.uniform([batch, blocks, 1, 1], seed=next(seeds), **kwargs)
+
+    side = draw(minval=min_side, maxval=max_side + 1, dtype=tf.int32)
     side_r, side_c = tf.minimum(side, height), tf.minimum(side, width)
-    top = tf.cast(rng.uniform([batch, blocks, 1, 1]) * tf.cast(height - side_r + 1, tf.float32), tf.int32)
-    left = tf.cast(rng.uniform([batch, blocks, 1, 1]) * tf.cast(width - side_c + 1, tf.float32), tf.int32)
+    top = tf.cast(draw() * tf.cast(height - side_r + 1, tf.float32), tf.int32)
+    left = tf.cast(draw() * tf.cast(width - side_c + 1, tf.float32), tf.int32)
     rows, cols = tf.range(height)[None, None, :, None], tf.range(width)[None, None, None, :]
     inside = (rows >= top) & (rows < top + side_r) & (cols >= left) & (cols < left + side_c)
-    sign = tf.sign(rng.uniform([batch, blocks, 1, 1], -1.0, 1.0))
+    sign = tf.where(draw() < 0.5, -1.0, 1.0)
     delta = tf.sign(tf.reduce_sum(tf.cast(inside, x.dtype) * tf.cast(sign, x.dtype), axis=1))[..., None]
     return tf.clip_by_value(x + tf.cast(eps, x.dtype) * delta, 0.0, 1.0)
 

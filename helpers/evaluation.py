@@ -393,10 +393,10 @@ def input_gradients(model, x: np.ndarray, y: np.ndarray, *, loss: str = "ce", ba
 def zero_gradient_fraction(model, x: np.ndarray, y: np.ndarray, *, loss: str = "ce", batch_size: int = 500) -> float:
     """The fraction (0..1) of input pixels whose gradient of the attack loss is exactly 0, over all images.
 
-    Arguments as for :func:`input_gradients`. A sign-gradient attack (FGSM, PGD) never moves such a pixel
-    from where it stands (sign(0) = 0), so a large fraction means much of the eps-ball is out of its reach:
-    ReLU networks trained adversarially on MNIST learn to threshold their input, and a gradient-free
-    search (Square) finds what PGD cannot.
+    Arguments as for :func:`input_gradients`; the gradient is taken at ``x`` itself. A sign-gradient step
+    (FGSM, PGD) does not move such a pixel from where it stands (sign(0) = 0), so a large fraction means
+    much of the eps-ball is hard for it to reach: ReLU networks trained adversarially on MNIST learn to
+    threshold their input, and a gradient-free search (Square) can find what PGD misses.
     """
     return float(np.mean(input_gradients(model, x, y, loss=loss, batch_size=batch_size) == 0.0))
 

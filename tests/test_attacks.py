@@ -237,3 +237,23 @@ def test_random_blocks_squares_have_the_sides_asked_for():
     assert np.all(moved.sum(axis=(1, 2)) == 25)           # one 5x5 square each, inside the image
     rows, cols = np.nonzero(moved[0])
     assert rows.max() - rows.min() == 4 and cols.max() - cols.min() == 4
+    # the squares are placed anywhere: over 200 images every row and every column is reached
+    assert moved.any(axis=(0, 2)).all() and moved.any(axis=(0, 1)).all()
+    # a seed (with the global seed, as for every TensorFlow op) gives the same squares again
+    tf.random.set_seed(5)
+    first = attacks.random_blocks(x[:8], 0.3, seed=7).numpy()
+    tf.random.set_seed(5)
+    np.testing.assert_array_equal(first, attacks.random_blocks(x[:8], 0.3, seed=7).numpy())
+
+
+def test_random_blocks_on_other_shapes_moves_every_channel_alike():
+    x = tf.fill([50, 20, 12, 3], 0.5)               # not square, three channels, narrower than max_side
+    delta = attacks.random_blocks(x, 0.2, blocks=1, min_side=10, max_side=14, seed=3).numpy() - 0.5
+    assert np.all(delta[..., :1] == delta) and np.all(np.isclose(np.abs(delta), 0.2) | (delta == 0))
+    moved = np.abs(delta[..., 0]) > 0.1
+    heights, widths = moved.any(axis=2).sum(axis=1), moved.any(axis=1).sum(axis=1)
+    # one block each, 10 to 14 rows high and as wide, but cut to the 12 columns there are
+    assert np.all((heights >= 10) & (heights <= 14)) and np.all((widths >= 10) & (widths <= 12))
+    assert np.all(moved.sum(axis=(1, 2)) == heights * widths)
+    with pytest.raises(ValueError, match="float"):
+        attacks.random_blocks(tf.zeros([1, 28, 28, 1], tf.uint8), 0.3)
