@@ -9,7 +9,8 @@
   finds beyond it comes mostly from its gradient-free Square attack;
 - the independent referee: the Adversarial Robustness Toolbox's AutoAttack
   (``--autoattack-images``, default 1,000; 50 minutes for the capstone on 2 CPU cores, as its
-  Square attack runs on every image still standing);
+  Square attack runs on every image still standing), with the number of images each of its attacks
+  broke first (``found_by``: APGD-CE, APGD-DLR, DeepFool, Square);
 - the training time, and its ratio to one epoch of standard training of the same network (timed in the
   run that trains the model and kept with it, as this machine's speed varies from day to day).
 
@@ -156,10 +157,11 @@ def main():
     if args.autoattack_images:
         xa, ya = x[first:first + args.autoattack_images], y[first:first + args.autoattack_images]
         start = time.perf_counter()
-        aa = evaluation.art_robust_accuracy(model, xa, ya, eps=EPS, attack="autoattack")
-        rows.append({"measure": "ART AutoAttack", "value": aa, "images": len(xa),
+        referee = evaluation.autoattack(model, xa, ya, eps=EPS)
+        rows.append({"measure": "ART AutoAttack", "value": referee["accuracy"], "images": len(xa),
                      "threat model": f"L-inf eps {EPS}, ART 1.20.1 AutoAttack defaults",
-                     "seconds": round(time.perf_counter() - start, 1)})
+                     "seconds": round(time.perf_counter() - start, 1),
+                     "found_by": referee["found_by"], "misclassified_clean": referee["misclassified_clean"]})
         ours_same = float((masks["ce"][:len(xa)] & masks["margin"][:len(xa)]).mean()) if len(xa) <= len(xs) else None
         if ours_same is not None:
             rows.append({"measure": "strongest PGD on the AutoAttack images", "value": ours_same, "images": len(xa),
@@ -177,6 +179,10 @@ def main():
             f"per epoch, the standard epoch timed {cost['standard_epoch_timed']}). "
             f"Reported robust accuracy (the lowest of all attacks): {robust:.2%}"
             + (part if first else "") + ".")
+    found = next((r["found_by"] for r in rows if "found_by" in r), None)
+    if found:
+        note += (" AutoAttack's broken images by the attack that broke them first: "
+                 + ", ".join(f"{name} {n}" for name, n in found.items()) + ".")
     common.write_results(args.model + (f"-{args.tag}" if args.tag else ""), rows, extra, note)
 
 

@@ -34,9 +34,11 @@ def environment() -> dict:
 
 
 def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:
-    """A GitHub Markdown table of ``rows`` (floats to 4 significant digits)."""
+    """A GitHub Markdown table of ``rows`` (floats to 4 significant digits, a dict as ``key value, ...``)."""
     columns = columns or list(dict.fromkeys(k for r in rows for k in r))
     def cell(v):
+        if isinstance(v, dict):
+            return ", ".join(f"{k} {cell(x)}" for k, x in v.items())
         return f"{v:.4g}" if isinstance(v, float) else str(v)
     lines = ["| " + " | ".join(columns) + " |", "| " + " | ".join("---" for _ in columns) + " |"]
     lines += ["| " + " | ".join(cell(r.get(c, "")) for c in columns) + " |" for r in rows]

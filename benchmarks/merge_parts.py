@@ -12,6 +12,8 @@ averages), with the summed seconds:
         artifacts/benchmarks/capstone_trades_smallcnn_avg-aa200-399-full.json ...
 
 Only measures present in every part are merged; the clean accuracy (whole test split) is kept as it is.
+AutoAttack's ``found_by`` counts (the images each of its attacks broke first) are added up when every part
+has them.
 """
 from __future__ import annotations
 
@@ -57,9 +59,13 @@ def merge(parts: list[dict]) -> tuple[list[dict], dict]:
         images = sum(r["images"] for r in found)
         survivors = sum(round(r["value"] * r["images"]) for r in found)
         threat = found[0]["threat model"].replace(f", {found[0]['images']} images", f", {images} images")
-        rows.append({"measure": measure, "value": survivors / images, "images": images,
-                     "threat model": threat, "seconds": round(sum(r["seconds"] for r in found), 1),
-                     "parts": len(found)})
+        row = {"measure": measure, "value": survivors / images, "images": images,
+               "threat model": threat, "seconds": round(sum(r["seconds"] for r in found), 1), "parts": len(found)}
+        if all("found_by" in r for r in found):          # AutoAttack's images by the attack that broke them first
+            names = list(dict.fromkeys(k for r in found for k in r["found_by"]))
+            row["found_by"] = {k: sum(r["found_by"].get(k, 0) for r in found) for k in names}
+            row["misclassified_clean"] = sum(r.get("misclassified_clean", 0) for r in found)
+        rows.append(row)
     shared = {k: parts[0][k] for k in ("model", "settings", "train_seconds", "epochs", "seed",
                                        "cost_ratio_to_standard_training", "standard_epoch_seconds",
                                        "standard_epoch_timed", "clean_accuracy", "parameters") if k in parts[0]}

@@ -34,6 +34,24 @@ def test_merge_adds_survivors_over_all_images():
     assert shared["train_seconds"] == 100.0 and "standard_epoch_timed" not in shared    # what the parts say, no more
 
 
+def test_merge_adds_up_which_autoattack_attack_broke_each_image_and_the_table_shows_it():
+    import common
+
+    first, second, third = _part(0, 200, 188, 191), _part(200, 200, 185, 190), _part(400, 200, 190, 190)
+    first["rows"][2].update(found_by={"APGD-CE": 9, "APGD-DLR": 0, "DeepFool": 0, "Square": 2}, misclassified_clean=1)
+    second["rows"][2].update(found_by={"APGD-CE": 12, "APGD-DLR": 1, "DeepFool": 0, "Square": 2},
+                             misclassified_clean=0)
+    rows, _ = merge_parts.merge([second, first])
+    aa = next(r for r in rows if r["measure"] == "ART AutoAttack")
+    assert aa["found_by"] == {"APGD-CE": 21, "APGD-DLR": 1, "DeepFool": 0, "Square": 4}
+    assert aa["misclassified_clean"] == 1
+    assert "APGD-CE 21, APGD-DLR 1, DeepFool 0, Square 4" in common.markdown_table(rows)
+    assert "found_by" not in next(r for r in rows if r["measure"] == "PGD-100x5 (ce)")
+    # a part without the counts (run before they were kept): no sum that would leave its images out
+    rows, _ = merge_parts.merge([first, second, third])
+    assert "found_by" not in next(r for r in rows if r["measure"] == "ART AutoAttack")
+
+
 def test_merge_keeps_a_shared_training_cost_and_lists_the_parts_differing_ones():
     timed = dict(cost_ratio_to_standard_training=8.1, standard_epoch_seconds=30.0, standard_epoch_timed="with it")
     _, shared = merge_parts.merge([dict(_part(0, 200, 188, 191), **timed), dict(_part(200, 200, 190, 190), **timed)])

@@ -163,6 +163,35 @@ def test_art_square_attack_is_gradient_free_and_finds_what_a_masked_gradient_hid
     assert pgd > clean - 0.1 and square_rounded < pgd - 0.5
 
 
+def test_autoattack_credits_each_image_to_the_first_of_its_attacks_that_broke_it(base_model, test_batch):
+    x, y = test_batch[0][:12], test_batch[1][:12]
+    names = ["APGD-CE", "APGD-DLR", "DeepFool", "Square"]
+
+    def check(model, result):
+        assert list(result["found_by"]) == names and result["images"] == 12
+        standing = 12 - result["misclassified_clean"] - sum(result["found_by"].values())
+        assert result["accuracy"] == pytest.approx(standing / 12)
+        assert evaluation.accuracy(model, x, y) * 12 == pytest.approx(12 - result["misclassified_clean"])
+        assert np.abs(result["x_adv"] - x).max() <= 0.2 + 1e-5
+        assert result["x_adv"].min() >= 0 and result["x_adv"].max() <= 1
+
+    plain = evaluation.autoattack(base_model, x, y, eps=0.2)
+    check(base_model, plain)
+    assert plain["found_by"]["APGD-CE"] >= 12 - plain["misclassified_clean"] - 1   # a standard CNN falls at once
+    # behind a zero gradient the gradient attacks find nothing, and what falls is Square's
+    rounded = tf.keras.Sequential([tf.keras.Input((28, 28, 1)),
+                                   tf.keras.layers.Lambda(lambda t: 0.0 * t + tf.stop_gradient(tf.round(t * 4) / 4)),
+                                   base_model])
+    masked = evaluation.autoattack(rounded, x, y, eps=0.2)
+    check(rounded, masked)
+    assert masked["found_by"]["Square"] >= 8
+    assert masked["found_by"]["APGD-CE"] + masked["found_by"]["APGD-DLR"] + masked["found_by"]["DeepFool"] <= 2
+    with pytest.raises(ValueError, match="labels"):
+        evaluation.autoattack(base_model, x, y[:5], eps=0.2)
+    with pytest.raises(ValueError, match="eps"):
+        evaluation.autoattack(base_model, x, y, eps=0.0)
+
+
 def test_input_gradients_match_the_attack_helper(base_model, test_batch):
     x, y = test_batch[0][:30], test_batch[1][:30]
     for loss in ("ce", "margin"):
