@@ -159,7 +159,7 @@ def main():
         start = time.perf_counter()
         referee = evaluation.autoattack(model, xa, ya, eps=EPS)
         rows.append({"measure": "ART AutoAttack", "value": referee["accuracy"], "images": len(xa),
-                     "threat model": f"L-inf eps {EPS}, ART 1.20.1 AutoAttack defaults",
+                     "threat model": f"L-inf eps {EPS}, ART 1.20.1 AutoAttack defaults, first step eps/4",
                      "seconds": round(time.perf_counter() - start, 1),
                      "found_by": referee["found_by"], "misclassified_clean": referee["misclassified_clean"]})
         ours_same = float((masks["ce"][:len(xa)] & masks["margin"][:len(xa)]).mean()) if len(xa) <= len(xs) else None

@@ -61,10 +61,14 @@ def merge(parts: list[dict]) -> tuple[list[dict], dict]:
         threat = found[0]["threat model"].replace(f", {found[0]['images']} images", f", {images} images")
         row = {"measure": measure, "value": survivors / images, "images": images,
                "threat model": threat, "seconds": round(sum(r["seconds"] for r in found), 1), "parts": len(found)}
-        if all("found_by" in r for r in found):          # AutoAttack's images by the attack that broke them first
+        if all("found_by" in r and "misclassified_clean" in r for r in found):   # AutoAttack's images by the
+            for p, r in zip(parts, found):                                      # attack that broke them first
+                standing = r["images"] - r["misclassified_clean"] - sum(r["found_by"].values())
+                if round(r["value"] * r["images"]) != standing:
+                    raise ValueError(f"part {p['benchmark']!r}: {measure!r} counts do not add up to its accuracy")
             names = list(dict.fromkeys(k for r in found for k in r["found_by"]))
             row["found_by"] = {k: sum(r["found_by"].get(k, 0) for r in found) for k in names}
-            row["misclassified_clean"] = sum(r.get("misclassified_clean", 0) for r in found)
+            row["misclassified_clean"] = sum(r["misclassified_clean"] for r in found)
         rows.append(row)
     shared = {k: parts[0][k] for k in ("model", "settings", "train_seconds", "epochs", "seed",
                                        "cost_ratio_to_standard_training", "standard_epoch_seconds",
@@ -95,6 +99,10 @@ def main():
     note = (f"{shared['model']}: test images {first}..{stop - 1} evaluated in {len(parts)} parts "
             f"({', '.join(p['benchmark'] for p in shared['parts'])}); seconds are the parts' sums. "
             f"Reported robust accuracy (the lowest of all attacks): {shared['reported_robust_accuracy']:.2%}.")
+    found = next((r["found_by"] for r in rows if "found_by" in r), None)
+    if found:
+        note += (" AutoAttack's broken images by the attack that broke them first: "
+                 + ", ".join(f"{name} {n}" for name, n in found.items()) + ".")
     common.write_results(args.name, rows, shared, note)
 
 

@@ -415,9 +415,9 @@ def art_robust_accuracy(model, x: np.ndarray, y: np.ndarray, *, eps: float, atta
     ``attack``: ``"apgd"`` (Auto-PGD, cross-entropy and DLR losses, the
     strongest white-box parts of AutoAttack, minutes for 1,000 images),
     ``"autoattack"`` (ART's AutoAttack with its default attacks including
-    Square; slow: 4 to 25 minutes per 200 images on 2 CPU cores, longer for
+    Square; slow: 4 to 40 minutes per 200 images on 2 CPU cores, longer for
     more robust models, since Square runs on every image still standing;
-    :func:`autoattack` also says which of its attacks found each image), or
+    :func:`autoattack` also says which of its attacks broke each image first), or
     ``"pgd"`` (ART's PGD, ``max_iter`` steps of 2.5·eps/max_iter, ``restarts`` random starts), or
     ``"square"`` (ART's Square attack alone, Andriushchenko et al. 2020: gradient-free random search over
     squares of the image moved by +-eps, ``max_iter`` queries per image, ``restarts`` runs; AutoAttack's
@@ -426,6 +426,8 @@ def art_robust_accuracy(model, x: np.ndarray, y: np.ndarray, *, eps: float, atta
     """
     import warnings
 
+    if attack == "autoattack":
+        return autoattack(model, x, y, eps=eps, batch_size=batch_size, seed=seed)["accuracy"]
     np.random.seed(seed)
     classifier = art_classifier(model)
     with warnings.catch_warnings():
@@ -443,8 +445,6 @@ def art_robust_accuracy(model, x: np.ndarray, y: np.ndarray, *, eps: float, atta
             x_adv = np.where((correct & ~still)[:, None, None, None], candidate, x_adv)
             correct &= still
         return float(np.mean(correct & (predict_labels(model, x_adv) == y)))
-    if attack == "autoattack":
-        return autoattack(model, x, y, eps=eps, batch_size=batch_size, seed=seed)["accuracy"]
     if attack == "pgd":
         runner = ProjectedGradientDescent(classifier, norm=np.inf, eps=eps, eps_step=2.5 * eps / max_iter,
                                           max_iter=max_iter, num_random_init=restarts, batch_size=batch_size,
@@ -467,26 +467,37 @@ def _art_attack_name(attack) -> str:
 
 
 def autoattack(model, x: np.ndarray, y: np.ndarray, *, eps: float, batch_size: int = 500, seed: int = 0) -> dict:
-    """ART's AutoAttack (L-inf, its default attacks, untargeted), and which of its attacks found each image.
+    """ART's AutoAttack (L-inf, its default attacks, untargeted), and which of its attacks broke each image first.
 
-    ``x``: images (N, 28, 28, 1) in [0, 1]; ``y``: integer labels (N,); ``eps``: the L-inf budget in pixel
+    ``x``: images (N, H, W, C) in [0, 1]; ``y``: integer labels (N,); ``eps``: the L-inf budget in pixel
     units. ART runs Auto-PGD on the cross-entropy (``APGD-CE``), then on the DLR loss (``APGD-DLR``), 100
-    iterations and 5 restarts each from a first step of eps/4, then DeepFool (kept only inside the eps-ball),
-    then Square (5,000 queries, 5 restarts), each on the images all earlier ones left standing; so an image is
-    credited to the first attack that broke it. Slow: 4 to 25 minutes per 200 images on 2 CPU cores, the more
-    the more robust the model (Square runs on every image still standing).
+    iterations and 5 restarts each (every restart from a uniform random point of the eps-ball) with a first
+    step of eps/4, then DeepFool, then Square (5,000 queries, 5 restarts), each on the images all earlier ones
+    left standing, and keeps a find only when it is misclassified and inside the ball (ART allows 1e-4 of eps
+    over); so an image is credited to the first attack that broke it. Slow: 4 to 40 minutes per 200 images on
+    2 CPU cores, the more the more robust the model (the capstone about 10, the deeper TRADES networks 20 to
+    40): Square runs on every image still standing.
 
-    Returns a dict: ``accuracy`` (fraction 0..1 of the images still classified correctly on the returned
-    adversarial images), ``images`` (N), ``misclassified_clean`` (wrong before any attack), ``found_by``
-    (attack name -> images it broke first, in ART's order, every attack listed, 0 when it broke none),
-    ``x_adv`` (the adversarial images, float32, shape of ``x``). ``accuracy * images`` equals
-    ``images - misclassified_clean - sum(found_by)``.
+    Returns a dict:
+
+    - ``accuracy``: the fraction (0..1) of the N images our model still classifies correctly on ``x_adv``;
+    - ``images``: N; ``misclassified_clean``: images wrong before any attack;
+    - ``found_by``: attack name -> the number of images it broke first, every attack in ART's order
+      (``APGD-CE``, ``APGD-DLR``, ``DeepFool``, ``Square``), 0 when it broke none;
+    - ``first_broken_by``: per image (N,), the index into ``found_by`` of the attack that broke it, -1 when
+      none did, -2 when it was wrong to begin with (ART's ``best_attacks``);
+    - ``x_adv``: float32, the shape of ``x``: the adversarial image where an attack broke it, else ``x`` itself.
+
+    ``accuracy * images`` equals ``images - misclassified_clean - sum(found_by)`` (up to a prediction at a tie
+    that flips between ART's pass and ours, which a caller can check against ``first_broken_by``).
     """
     import warnings
 
     x, y = np.asarray(x, np.float32), np.asarray(y)
-    if x.ndim != 4 or len(x) != len(y) or not len(x):
-        raise ValueError(f"need images (N, H, W, C) and as many labels (N >= 1), got {x.shape} and {y.shape}")
+    if x.ndim != 4 or y.ndim != 1 or len(x) != len(y) or not len(x):
+        raise ValueError(f"need images (N, H, W, C) and as many integer labels (N,), N >= 1; got {x.shape} and "
+                         f"{y.shape}")
+    eps = float(eps)                # ART refuses numpy floats
     if not eps > 0:
         raise ValueError(f"eps must be > 0, got {eps}")
     np.random.seed(seed)
@@ -494,10 +505,10 @@ def autoattack(model, x: np.ndarray, y: np.ndarray, *, eps: float, batch_size: i
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from art.attacks.evasion import AutoAttack
-    runner = AutoAttack(classifier, norm=np.inf, eps=eps, eps_step=eps / 4, batch_size=batch_size)
+    runner = AutoAttack(classifier, norm=np.inf, eps=eps, eps_step=eps / 4, batch_size=int(batch_size))
     x_adv = runner.generate(x, y=y).astype(np.float32)
-    best = np.asarray(runner.best_attacks)
+    best = np.asarray(runner.best_attacks, dtype=int)
     found_by = {_art_attack_name(a): int(np.sum(best == i)) for i, a in enumerate(runner.attacks)}
     return {"accuracy": accuracy(model, x_adv, y), "images": len(x),
             "misclassified_clean": int(np.sum(best == runner.SAMPLE_MISCLASSIFIED)),
-            "found_by": found_by, "x_adv": x_adv}
+            "found_by": found_by, "first_broken_by": best, "x_adv": x_adv}

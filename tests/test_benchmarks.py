@@ -50,6 +50,9 @@ def test_merge_adds_up_which_autoattack_attack_broke_each_image_and_the_table_sh
     # a part without the counts (run before they were kept): no sum that would leave its images out
     rows, _ = merge_parts.merge([first, second, third])
     assert "found_by" not in next(r for r in rows if r["measure"] == "ART AutoAttack")
+    second["rows"][2]["found_by"]["Square"] = 3                           # one image more than its accuracy leaves
+    with pytest.raises(ValueError, match="do not add up"):
+        merge_parts.merge([first, second])
 
 
 def test_merge_keeps_a_shared_training_cost_and_lists_the_parts_differing_ones():
