@@ -26,6 +26,13 @@ def test_committed_without_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_cell_has_a_unique_id(path):
+    ids = [cell.get("id") for cell in _cells(path)]    # nbformat 4.5; a missing id will become an error
+    assert None not in ids, f"{path.name}: cells {[i for i, x in enumerate(ids) if x is None]} have no id"
+    assert len(set(ids)) == len(ids), f"{path.name}: repeated cell ids"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_follows_the_skeleton(path):
     cells = _cells(path)
     markdown = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
