@@ -179,10 +179,7 @@ def main():
             f"per epoch, the standard epoch timed {cost['standard_epoch_timed']}). "
             f"Reported robust accuracy (the lowest of all attacks): {robust:.2%}"
             + (part if first else "") + ".")
-    found = next((r["found_by"] for r in rows if "found_by" in r), None)
-    if found:
-        note += (" AutoAttack's broken images by the attack that broke them first: "
-                 + ", ".join(f"{name} {n}" for name, n in found.items()) + ".")
+    note += common.found_by_note(rows)
     common.write_results(args.model + (f"-{args.tag}" if args.tag else ""), rows, extra, note)
 
 

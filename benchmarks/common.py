@@ -45,6 +45,15 @@ def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:
     return "\n".join(lines)
 
 
+def found_by_note(rows: list[dict]) -> str:
+    """The sentence naming AutoAttack's counts (its row's ``found_by``: attack -> images it broke first), or ''."""
+    found = next((r["found_by"] for r in rows if "found_by" in r), None)
+    if not found:
+        return ""
+    return (" AutoAttack's broken images by the attack that broke them first: "
+            + ", ".join(f"{name} {n}" for name, n in found.items()) + ".")
+
+
 def write_results(name: str, rows: list[dict], extra: dict | None = None, note: str = "") -> Path:
     """Write ``<artifacts>/benchmarks/<name>-<mode>.json`` and ``.md``; print the table; return the JSON path."""
     env = environment()

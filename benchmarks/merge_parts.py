@@ -99,10 +99,7 @@ def main():
     note = (f"{shared['model']}: test images {first}..{stop - 1} evaluated in {len(parts)} parts "
             f"({', '.join(p['benchmark'] for p in shared['parts'])}); seconds are the parts' sums. "
             f"Reported robust accuracy (the lowest of all attacks): {shared['reported_robust_accuracy']:.2%}.")
-    found = next((r["found_by"] for r in rows if "found_by" in r), None)
-    if found:
-        note += (" AutoAttack's broken images by the attack that broke them first: "
-                 + ", ".join(f"{name} {n}" for name, n in found.items()) + ".")
+    note += common.found_by_note(rows)
     common.write_results(args.name, rows, shared, note)
 
 

@@ -46,6 +46,7 @@ def test_merge_adds_up_which_autoattack_attack_broke_each_image_and_the_table_sh
     assert aa["found_by"] == {"APGD-CE": 21, "APGD-DLR": 1, "DeepFool": 0, "Square": 4}
     assert aa["misclassified_clean"] == 1
     assert "APGD-CE 21, APGD-DLR 1, DeepFool 0, Square 4" in common.markdown_table(rows)
+    assert common.found_by_note(rows).endswith("first: APGD-CE 21, APGD-DLR 1, DeepFool 0, Square 4.")
     assert "found_by" not in next(r for r in rows if r["measure"] == "PGD-100x5 (ce)")
     # a part without the counts (run before they were kept): no sum that would leave its images out
     rows, _ = merge_parts.merge([first, second, third])
