@@ -38,6 +38,7 @@ import time
 
 import common  # noqa: I001  (first: it imports helpers, which must come before TensorFlow)
 
+import art
 import numpy as np
 from helpers import attacks, data, evaluation, training, zoo
 
@@ -152,14 +153,14 @@ def main():
         start = time.perf_counter()
         apgd = evaluation.art_robust_accuracy(model, xa, ya, eps=EPS, attack="apgd", restarts=5)
         rows.append({"measure": "ART Auto-PGD (CE then DLR, 100 iterations, 5 restarts)", "value": apgd,
-                     "images": len(xa), "threat model": f"L-inf eps {EPS}, ART 1.20.1, first step 2 eps",
+                     "images": len(xa), "threat model": f"L-inf eps {EPS}, ART {art.__version__}, first step 2 eps",
                      "seconds": round(time.perf_counter() - start, 1)})
     if args.autoattack_images:
         xa, ya = x[first:first + args.autoattack_images], y[first:first + args.autoattack_images]
         start = time.perf_counter()
         referee = evaluation.autoattack(model, xa, ya, eps=EPS)
         rows.append({"measure": "ART AutoAttack", "value": referee["accuracy"], "images": len(xa),
-                     "threat model": f"L-inf eps {EPS}, ART 1.20.1 AutoAttack defaults, first step eps/4",
+                     "threat model": f"L-inf eps {EPS}, ART {art.__version__} AutoAttack defaults, first step eps/4",
                      "seconds": round(time.perf_counter() - start, 1),
                      "found_by": referee["found_by"], "misclassified_clean": referee["misclassified_clean"]})
         ours_same = float((masks["ce"][:len(xa)] & masks["margin"][:len(xa)]).mean()) if len(xa) <= len(xs) else None
