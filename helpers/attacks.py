@@ -8,8 +8,8 @@ One signature for every attack::
   **logits** (batch, classes). It is always called with ``training=False``:
   an attack probes the deployed network, BatchNormalization and Dropout in
   inference mode.
-- ``x``: float32 images in [0, 1], shape (batch, 28, 28, 1) (any image shape
-  works). Never modified.
+- ``x``: float32 images in [0, 1] (float64 is cast), shape (batch, height,
+  width, channels): (batch, 28, 28, 1) for MNIST. Never modified.
 - ``y``: integer labels (batch,). When omitted, the model's own predictions
   are used, which avoids "label leaking" (Kurakin et al. 2017): a
   perturbation built from the true label can leak it.
@@ -22,8 +22,9 @@ The minimum-distortion attacks :func:`cw_l2` and :func:`ead` have no eps:
 they search for the *smallest* perturbation that changes the class and
 return ``x`` unchanged where they find none.
 
-Every argument is checked in one place, :func:`_validate`, which raises a
-``ValueError`` that says what is wrong. The inner loops are compiled with
+Every argument is checked in one place, :func:`_validate` (images, labels
+and model by :mod:`helpers.inputs`), which raises a ``ValueError`` that says
+what is wrong and how to fix it. The inner loops are compiled with
 ``tf.function`` and run on the GPU when there is one.
 
 References: Goodfellow, Shlens, Szegedy, "Explaining and harnessing
@@ -37,6 +38,8 @@ from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
+
+from . import inputs
 
 NORMS = ("inf", "2")
 LOSSES = ("ce", "margin")
@@ -56,7 +59,7 @@ def _norm(norm) -> str:
 
 
 def _validate(model, x, y, *, eps, norm="inf", steps=1, step_size=None, restarts=1, loss="ce",
-              targeted=False):
+              targeted=False, caller="attack"):
     """Check an attack's arguments; return ``(x, y, norm)`` as tensors and a canonical norm name."""
     norm = _norm(norm)
     if not np.isfinite(eps) or eps < 0:
@@ -69,29 +72,15 @@ def _validate(model, x, y, *, eps, norm="inf", steps=1, step_size=None, restarts
         raise ValueError(f"step_size must be > 0, got {step_size}")
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; use one of {', '.join(LOSSES)}")
-    if not callable(model):
-        raise ValueError("model must be a Keras model or callable that returns logits")
-    x_np = x.numpy() if isinstance(x, tf.Tensor) else np.asarray(x)
-    if x_np.dtype != np.float32:
-        raise ValueError(f"images must be float32 in [0, 1], got {x_np.dtype}: did you forget to normalise?")
-    if x_np.ndim < 2 or len(x_np) == 0:
-        raise ValueError(f"x must be a non-empty batch of images, got shape {x_np.shape}")
-    lo, hi = float(x_np.min()), float(x_np.max())
-    if lo < 0.0 or hi > 1.0:
-        raise ValueError(f"images must be in [0, 1], found values in [{lo:.3g}, {hi:.3g}]: "
-                         "did you forget to normalise?")
-    x_t = tf.convert_to_tensor(x_np)
+    where = f"attacks.{caller}"
+    inputs.logits_model(model, where=where)
+    x_t = tf.convert_to_tensor(inputs.images(x, where=where))
     if y is None:
         if targeted:
-            raise ValueError("a targeted attack needs the target labels as y")
+            raise ValueError(f"{where}: a targeted attack needs the target labels as y")
         y_t = tf.argmax(model(x_t, training=False), axis=-1)
     else:
-        y_np = y.numpy() if isinstance(y, tf.Tensor) else np.asarray(y)
-        if y_np.shape != (len(x_np),):
-            raise ValueError(f"labels must have shape ({len(x_np)},) to match the batch, got {y_np.shape}")
-        if not np.issubdtype(y_np.dtype, np.integer):
-            raise ValueError(f"labels must be integers (class indices), got {y_np.dtype}")
-        y_t = tf.convert_to_tensor(y_np.astype(np.int64))
+        y_t = tf.convert_to_tensor(inputs.labels(y, int(x_t.shape[0]), where=where))
     return x_t, tf.cast(y_t, tf.int64), norm
 
 
@@ -259,7 +248,7 @@ def fgsm(model, x, y=None, *, eps: float, norm="inf", loss: str = "ce", targeted
     targeted attacks step *down* the loss of the target class ``y``.
     Result clipped to [0, 1].
     """
-    x_t, y_t, norm = _validate(model, x, y, eps=eps, norm=norm, loss=loss, targeted=targeted)
+    x_t, y_t, norm = _validate(model, x, y, eps=eps, norm=norm, loss=loss, targeted=targeted, caller="fgsm")
     return _fgm_compiled(model, x_t, y_t, tf.constant(eps, tf.float32), norm, loss, bool(targeted))
 
 
@@ -280,7 +269,7 @@ def pgd(model, x, y=None, *, eps: float, steps: int = 40, step_size: float | Non
     logits instead of cross-entropy (stronger when the softmax saturates).
     """
     x_t, y_t, norm = _validate(model, x, y, eps=eps, norm=norm, steps=steps, step_size=step_size,
-                               restarts=restarts, loss=loss, targeted=targeted)
+                               restarts=restarts, loss=loss, targeted=targeted, caller="pgd")
     if step_size is None:
         step_size = 2.5 * eps / steps
     if seed is not None:
@@ -322,8 +311,8 @@ def _succeeded(logits: tf.Tensor, y: tf.Tensor, targeted: bool, confidence) -> t
 
 
 def _validate_min_distortion(model, x, y, *, targeted, confidence, binary_search_steps, max_iterations,
-                             learning_rate, initial_const):
-    x_t, y_t, _ = _validate(model, x, y, eps=0.0, targeted=targeted)
+                             learning_rate, initial_const, caller):
+    x_t, y_t, _ = _validate(model, x, y, eps=0.0, targeted=targeted, caller=caller)
     for name, value in (("binary_search_steps", binary_search_steps), ("max_iterations", max_iterations)):
         if int(value) != value or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value}")
@@ -410,7 +399,7 @@ def cw_l2(model, x, y=None, *, targeted: bool = False, confidence: float = 0.0, 
     """
     x_t, y_t = _validate_min_distortion(model, x, y, targeted=targeted, confidence=confidence,
                                         binary_search_steps=binary_search_steps, max_iterations=max_iterations,
-                                        learning_rate=learning_rate, initial_const=initial_const)
+                                        learning_rate=learning_rate, initial_const=initial_const, caller="cw_l2")
     args = (bool(targeted), tf.constant(confidence, tf.float32), tf.constant(max_iterations),
             tf.constant(learning_rate, tf.float32))
     return _binary_search(lambda const: _cw_inner(model, x_t, y_t, const, *args), x_t, initial_const,
@@ -468,7 +457,7 @@ def ead(model, x, y=None, *, beta: float = 1e-2, decision_rule: str = "EN", targ
         raise ValueError(f"beta must be >= 0, got {beta}")
     x_t, y_t = _validate_min_distortion(model, x, y, targeted=targeted, confidence=confidence,
                                         binary_search_steps=binary_search_steps, max_iterations=max_iterations,
-                                        learning_rate=learning_rate, initial_const=initial_const)
+                                        learning_rate=learning_rate, initial_const=initial_const, caller="ead")
     args = (bool(targeted), tf.constant(confidence, tf.float32), tf.constant(max_iterations),
             tf.constant(learning_rate, tf.float32), tf.constant(beta, tf.float32), decision_rule == "L1")
     return _binary_search(lambda const: _ead_inner(model, x_t, y_t, const, *args), x_t, initial_const,

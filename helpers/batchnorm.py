@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from . import inputs
+
 BatchNormalization = tf.keras.layers.BatchNormalization
 
 
@@ -87,9 +89,9 @@ def batch_statistics(model: tf.keras.Model, images, *, batch_size: int = 250) ->
     in the order of :func:`batchnorm_layers`.
     """
     layers = _require_batchnorm(model)
-    images = np.asarray(images, np.float32)
-    if len(images) == 0 or batch_size < 2:
-        raise ValueError("need at least one image and batch_size >= 2")
+    images = inputs.images(images, where="batchnorm.batch_statistics", unit_range=False)
+    if batch_size < 2:
+        raise ValueError(f"batch_size must be >= 2 (a batch's statistics need two images), got {batch_size}")
     saved = _snapshot(layers)
     sums = [[0.0, 0.0] for _ in layers]
     batches = 0
@@ -198,8 +200,8 @@ def predict_in_training_mode(model: tf.keras.Model, images, *, batch_size: int =
     Returns float32 logits (n, classes).
     """
     layers = batchnorm_layers(model)
+    images = inputs.images(images, where="batchnorm.predict_in_training_mode", unit_range=False)
     saved = _snapshot(layers)
-    images = np.asarray(images, np.float32)
     try:
         return np.concatenate([model(images[i:i + batch_size], training=True).numpy()
                                for i in range(0, len(images), batch_size)])

@@ -15,20 +15,30 @@ import pandas as pd
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from . import attacks
+from . import attacks, inputs
 from .config import PROGRESS_INTERVAL_S
+
+
+def _checked(x, y, where: str, *, y_optional: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """Images and labels checked by :mod:`helpers.inputs` (the one validation of every public entry here)."""
+    x = inputs.images(x, where=f"evaluation.{where}")
+    if y is None and y_optional:
+        return x, None
+    return x, inputs.labels(y, len(x), where=f"evaluation.{where}")
 
 
 def predict_labels(model, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
     """Predicted classes (n,) for float32 images (n, 28, 28, 1) in [0, 1]; inference mode."""
+    x = inputs.images(x, where="evaluation.predict_labels")
     out = [np.argmax(model(x[i:i + batch_size], training=False).numpy(), axis=-1)
            for i in range(0, len(x), batch_size)]
     return np.concatenate(out) if out else np.zeros((0,), np.int64)
 
 
 def accuracy(model, x: np.ndarray, y: np.ndarray, batch_size: int = 500) -> float:
-    """Clean accuracy (fraction in 0..1)."""
-    return float(np.mean(predict_labels(model, x, batch_size) == np.asarray(y)))
+    """Clean accuracy (fraction in 0..1) on float32 images (n, 28, 28, 1) in [0, 1] with integer labels (n,)."""
+    x, y = _checked(x, y, "accuracy")
+    return float(np.mean(predict_labels(model, x, batch_size) == y))
 
 
 def attack_all(model, x: np.ndarray, y: np.ndarray | None, attack: Callable, *, batch_size: int = 500,
@@ -39,9 +49,8 @@ def attack_all(model, x: np.ndarray, y: np.ndarray | None, attack: Callable, *, 
     bound, e.g. ``functools.partial(attacks.pgd, eps=0.3, steps=40)``.
     Returns the adversarial images as one float32 array like ``x``.
     """
-    x = np.asarray(x, np.float32)
-    if y is not None and len(y) != len(x):
-        raise ValueError(f"{len(x)} images but {len(y)} labels")
+    x, y = _checked(x, y, "attack_all", y_optional=True)
+    inputs.logits_model(model, where="evaluation.attack_all")
     out = np.empty_like(x)
     starts = range(0, len(x), batch_size)
     for i in tqdm(starts, desc=desc, unit="batch", disable=not progress, leave=False,
@@ -57,8 +66,9 @@ def survivors(model, x: np.ndarray, y: np.ndarray, attack: Callable, *, batch_si
     Combine several attacks per image with ``&``: an image is robust only if
     it survives every attack (the worst case a paper should report).
     """
+    x, y = _checked(x, y, "survivors")
     x_adv = attack_all(model, x, y, attack, batch_size=batch_size, progress=False)
-    return predict_labels(model, x_adv, batch_size) == np.asarray(y)
+    return predict_labels(model, x_adv, batch_size) == y
 
 
 def robust_accuracy(model, x: np.ndarray, y: np.ndarray, attack: Callable, *, batch_size: int = 500,
@@ -68,6 +78,7 @@ def robust_accuracy(model, x: np.ndarray, y: np.ndarray, attack: Callable, *, ba
     The attack is given the true labels ``y``. With ``return_adversarial=True``
     returns ``(accuracy, x_adv)``.
     """
+    x, y = _checked(x, y, "robust_accuracy")
     x_adv = attack_all(model, x, y, attack, batch_size=batch_size, progress=progress, desc=_attack_name(attack))
     acc = accuracy(model, x_adv, y, batch_size)
     return (acc, x_adv) if return_adversarial else acc
@@ -135,6 +146,7 @@ def seed_tutorial_perturb(source_model, x: np.ndarray, y: np.ndarray, hparams,
     from . import training
     from .config import IMAGE_KEY, LABEL_KEY
 
+    x, y = _checked(x, y, "seed_tutorial_perturb")
     reference = training.nsl_wrap(source_model, hparams)
     batch_size = batch_size or hparams.batch_size
     out = np.empty_like(np.asarray(x, np.float32))
@@ -165,8 +177,9 @@ def loss_along_direction(model, x: np.ndarray, y: np.ndarray, direction: np.ndar
     random sign pattern: then ``t`` is the L-inf distance, in [0, 1] pixel
     units). Returns an array of ``len(steps)`` mean losses (nats).
     """
-    x = np.asarray(x, np.float32)
-    direction = np.asarray(direction, np.float32)
+    x, y = _checked(x, y, "loss_along_direction")
+    direction = inputs.images(direction, where="evaluation.loss_along_direction (direction)",
+                              unit_range=False)
     if direction.shape != x.shape:
         raise ValueError(f"direction has shape {direction.shape}, images {x.shape}")
     losses = []
@@ -181,6 +194,8 @@ def loss_along_direction(model, x: np.ndarray, y: np.ndarray, direction: np.ndar
 
 def success_rate(model, x: np.ndarray, x_adv: np.ndarray, y: np.ndarray, batch_size: int = 500) -> float:
     """Fraction of the examples the model got right that the attack makes it get wrong (0..1; NaN if none right)."""
+    x, y = _checked(x, y, "success_rate")
+    x_adv, _ = _checked(x_adv, y, "success_rate (x_adv)")
     right = predict_labels(model, x, batch_size) == y
     if not right.any():
         return float("nan")
@@ -192,6 +207,10 @@ def perturbation_norms(x: np.ndarray, x_adv: np.ndarray, changed_threshold: floa
 
     L0 counts the pixels changed by more than the threshold.
     """
+    x = inputs.images(x, where="evaluation.perturbation_norms", unit_range=False)
+    x_adv = inputs.images(x_adv, where="evaluation.perturbation_norms (x_adv)", unit_range=False)
+    if x.shape != x_adv.shape:
+        raise ValueError(f"evaluation.perturbation_norms: x has shape {x.shape}, x_adv {x_adv.shape}")
     delta = (np.asarray(x_adv, np.float64) - np.asarray(x, np.float64)).reshape(len(x), -1)
     return {"L0": float(np.mean(np.sum(np.abs(delta) > changed_threshold, axis=1))),
             "L1": float(np.mean(np.sum(np.abs(delta), axis=1))),
@@ -221,6 +240,7 @@ def attack_report(model, x: np.ndarray, y: np.ndarray, attack_set: dict, *, prog
     fools), mean L0 (pixels changed), L1, L2 and L-inf of the perturbation over
     the **successful** adversarial examples (NaN if none), images, seconds.
     """
+    x, y = _checked(x, y, "attack_report")
     right = predict_labels(model, x) == y
     rows = []
     for name, attack in tqdm(attack_set.items(), desc="attacks", disable=not progress, leave=False):
@@ -243,6 +263,7 @@ def accuracy_vs_epsilon(models: dict, x: np.ndarray, y: np.ndarray, attack_facto
     ``lambda e: functools.partial(attacks.pgd, eps=e, steps=40)``). eps 0 is
     clean accuracy. Columns: model, attack, eps, accuracy, images, threat_model.
     """
+    x, y = _checked(x, y, "accuracy_vs_epsilon")
     rows = []
     total = len(models) * len(attack_factories) * len(epsilons)
     with tqdm(total=total, desc="accuracy vs epsilon", disable=not progress, leave=False,
@@ -297,6 +318,7 @@ def checklist(model, x: np.ndarray, y: np.ndarray, *, eps: float = 0.3, surrogat
 
     ``tolerance`` (fraction, default 2 points) absorbs sampling noise.
     """
+    x, y = _checked(x, y, "checklist")
     tf.random.set_seed(seed)
     rng = np.random.default_rng(seed)
     pgd = functools.partial(attacks.pgd, eps=eps, steps=steps)
@@ -379,9 +401,7 @@ def input_gradients(model, x: np.ndarray, y: np.ndarray, *, loss: str = "ce", ba
     """
     if loss not in ("ce", "margin"):
         raise ValueError(f"loss must be 'ce' or 'margin', got {loss!r}")
-    x, y = np.asarray(x, np.float32), np.asarray(y)
-    if len(x) != len(y) or not len(x):
-        raise ValueError(f"need as many labels as images (at least one), got {len(x)} images and {len(y)} labels")
+    x, y = _checked(x, y, "input_gradients")
     out = np.empty_like(x)
     for i in range(0, len(x), batch_size):
         _, grad = attacks.input_gradient(model, tf.constant(x[i:i + batch_size]),
@@ -426,6 +446,7 @@ def art_robust_accuracy(model, x: np.ndarray, y: np.ndarray, *, eps: float, atta
     """
     import warnings
 
+    x, y = _checked(x, y, "art_robust_accuracy")
     if attack == "autoattack":
         return autoattack(model, x, y, eps=eps, batch_size=batch_size, seed=seed)["accuracy"]
     np.random.seed(seed)
@@ -493,10 +514,7 @@ def autoattack(model, x: np.ndarray, y: np.ndarray, *, eps: float, batch_size: i
     """
     import warnings
 
-    x, y = np.asarray(x, np.float32), np.asarray(y)
-    if x.ndim != 4 or y.ndim != 1 or len(x) != len(y) or not len(x):
-        raise ValueError(f"need images (N, H, W, C) and as many integer labels (N,), N >= 1; got {x.shape} and "
-                         f"{y.shape}")
+    x, y = _checked(x, y, "autoattack")
     eps = float(eps)                # ART refuses numpy floats
     if not eps > 0:
         raise ValueError(f"eps must be > 0, got {eps}")

@@ -8,6 +8,20 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from . import inputs
+
+
+def _checked_images(images, where: str) -> np.ndarray:
+    """Images to draw: uint8 in 0..255 or float in [0, 1], shape (n, h, w) or (n, h, w, 1), checked."""
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        if images.ndim not in (3, 4) or len(images) == 0:
+            raise ValueError(f"{where}: images must be a non-empty batch (n, 28, 28[, 1]), got {images.shape}")
+        return images
+    if images.ndim == 3 and images.shape[-1] != 1:
+        images = images[..., None]
+    return inputs.images(images, where=where)
+
 
 def _as_2d(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
@@ -17,10 +31,8 @@ def _as_2d(image: np.ndarray) -> np.ndarray:
 def image_grid(images, titles=None, ncols: int = 8, size: float = 1.4, cmap: str = "gray",
                suptitle: str | None = None, title_colors=None):
     """A grid of digits, one optional title (and title colour) each."""
-    images = np.asarray(images)
+    images = _checked_images(images, "plotting.image_grid")
     n = len(images)
-    if n == 0:
-        raise ValueError("image_grid needs at least one image")
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False)
@@ -147,7 +159,8 @@ def prediction_grid(images, labels, predictions: dict, ncols: int = 8, size: flo
     ``predictions`` maps a model name to predicted classes (n,). A title is
     red when any model is wrong. Returns the figure.
     """
-    labels = np.asarray(labels)
+    images = _checked_images(images, "plotting.prediction_grid")
+    labels = inputs.labels(labels, len(images), where="plotting.prediction_grid")
     for name, predicted in predictions.items():
         if len(predicted) != len(labels):
             raise ValueError(f"{name!r} has {len(predicted)} predictions for {len(labels)} images")

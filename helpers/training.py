@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.keras import TqdmCallback
 
-from . import attacks, models
+from . import attacks, inputs, models
 from .config import LABEL_KEY, PROGRESS_INTERVAL_S, HParams
 
 
@@ -492,8 +492,8 @@ def adversarial_finetune(model: tf.keras.Model, images, labels, *, steps: int, b
     import pandas as pd
     from tqdm.auto import tqdm
 
-    images = np.asarray(images, np.float32)
-    labels = np.asarray(labels)
+    images = inputs.images(images, where="training.adversarial_finetune")
+    labels = inputs.labels(labels, len(images), where="training.adversarial_finetune")
     if steps < 1 or batch_size < 1 or evaluate_every < 1:
         raise ValueError("steps, batch_size and evaluate_every must be >= 1")
     if len(images) != len(labels) or len(images) < batch_size:
@@ -562,6 +562,7 @@ def _multiply_logits(model: tf.keras.Model, factor: float) -> tf.keras.Model:
 
 def soft_labels(teacher: tf.keras.Model, images, temperature: float, batch_size: int = 500):
     """The teacher's probabilities at ``temperature``: softmax(logits / T), shape (n, classes), rows sum to 1."""
+    images = inputs.images(images, where="training.soft_labels")
     out = [tf.nn.softmax(teacher(images[i:i + batch_size], training=False) / temperature).numpy()
            for i in range(0, len(images), batch_size)]
     return np.concatenate(out)
@@ -592,7 +593,8 @@ def distill(build, train_images, train_labels, hparams: HParams, *, temperature:
     """
     if not np.isfinite(temperature) or temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
-    train_images = np.asarray(train_images, np.float32)
+    train_images = inputs.images(train_images, where="training.distill")
+    train_labels = inputs.labels(train_labels, len(train_images), where="training.distill")
 
     def pipeline(labels):
         ds = tf.data.Dataset.from_tensor_slices((train_images, labels))

@@ -22,7 +22,7 @@ def _close_figures():
 def test_image_grid_lays_out_rows_and_refuses_nothing():
     fig = plotting.image_grid(IMAGES, titles=list("abcdef"), ncols=4)
     assert len(fig.axes) == 8 and fig.axes[0].get_title() == "a"
-    with pytest.raises(ValueError, match="at least one image"):
+    with pytest.raises(ValueError, match="the batch of images is empty"):
         plotting.image_grid(IMAGES[:0])
 
 
