@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test test-unit test-notebooks clean-notebooks install
+.PHONY: lab test test-unit test-notebooks clean-notebooks install models models-full
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,13 @@ install: $(STAMP)
 
 lab: $(STAMP)
 	cd notebooks && ../$(BIN)/jupyter lab
+
+# Train every lesson's models ahead of a class (skips those already saved): quick mode, or both modes.
+models: $(STAMP)
+	$(BIN)/python -m helpers.pretrain --mode quick
+
+models-full: $(STAMP)
+	$(BIN)/python -m helpers.pretrain --mode both
 
 # Quick mode, on CPU: unit tests, then every notebook top to bottom (nbval).
 test: $(STAMP)

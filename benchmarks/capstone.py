@@ -84,7 +84,7 @@ def training_cost(meta: dict, time_standard_epoch, trained_now: bool) -> dict:
 
 def will_train(name: str, retrain: bool = False) -> bool:
     """Whether ``zoo.get(name, retrain=retrain)`` trains the model (it is not stored yet, or ``retrain``)."""
-    return retrain or not zoo.path(name).with_suffix(".keras").is_file()
+    return retrain or not zoo.is_stored(name)
 
 
 def get_and_time(name: str, time_standard_epoch, *, retrain: bool = False):

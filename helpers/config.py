@@ -8,7 +8,10 @@ Environment variables (all documented in README.md):
 ``ADVLAB_DATA_DIR``   a folder holding ``mnist.npz`` or the four IDX files;
                       when set, it is the data source (explicit wins).
 ``ADVLAB_ARTIFACTS``  where trained models and benchmark outputs go; default
-                      ``artifacts/`` at the repository root.
+                      ``artifacts/`` at the repository root. Several folders
+                      separated by ``:`` (``;`` on Windows): models are read
+                      from the first that has them, written to the first
+                      writable one (a class's shared, read-only models first).
 ``ADVLAB_SEED``       the global random seed (default 0).
 """
 from __future__ import annotations
@@ -48,11 +51,42 @@ def mode() -> str:
     return "quick" if quick_mode() else "full"
 
 
+def artifacts_dirs() -> list[Path]:
+    """Every artifacts folder, in order: ``ADVLAB_ARTIFACTS`` split at ``os.pathsep`` (``:`` on Linux and macOS,
+    ``;`` on Windows), or ``<repo>/artifacts``. Nothing is created.
+
+    A class sets, for example, ``ADVLAB_ARTIFACTS=/srv/course/models:~/advlab-artifacts``: models are read
+    from the first folder that has them (the instructor's, read-only) and written to the first writable one.
+    """
+    raw = os.environ.get("ADVLAB_ARTIFACTS") or ""
+    folders = [Path(part).expanduser() for part in raw.split(os.pathsep) if part.strip()]
+    return folders or [REPO_ROOT / "artifacts"]
+
+
+def writable(folder: Path) -> bool:
+    """True when ``folder`` exists or can be created, and a file can be written in it (checked by writing one)."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".advlab-probe-"):
+            return True
+    except OSError:
+        return False
+
+
 def artifacts_dir() -> Path:
-    """The artifacts folder (``ADVLAB_ARTIFACTS`` or ``<repo>/artifacts``), created if needed."""
-    path = Path(os.environ.get("ADVLAB_ARTIFACTS") or REPO_ROOT / "artifacts").expanduser()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """The first writable artifacts folder of :func:`artifacts_dirs`, created if needed.
+
+    Raises ``PermissionError`` with the fix when none of them can be written.
+    """
+    folders = artifacts_dirs()
+    for folder in folders:
+        if writable(folder):
+            return folder
+    raise PermissionError(f"none of the artifacts folders can be written: {', '.join(map(str, folders))}. "
+                          f"Add a folder of your own at the end of ADVLAB_ARTIFACTS, e.g. "
+                          f"ADVLAB_ARTIFACTS={os.pathsep.join(map(str, folders))}{os.pathsep}~/advlab-artifacts")
 
 
 def seed() -> int:

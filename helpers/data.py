@@ -22,7 +22,9 @@ Elements look exactly like ``tfds.load('mnist')``'s:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
+import hashlib
 import os
 import socket
 import struct
@@ -103,16 +105,98 @@ def validate_arrays(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray,
 
 def _read_idx(path: Path) -> np.ndarray:
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as error:   # a gzip file cut short, or not gzip at all
+        raise ValueError(f"{path} cannot be read: {type(error).__name__}: {error} (a truncated or damaged "
+                         "file? download it again)") from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
         raise ValueError(f"{path} is not an IDX file of unsigned bytes")
     ndim = data[3]
+    if len(data) < 4 + 4 * ndim:
+        raise ValueError(f"{path} is truncated: its header is cut short")
     shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
     array = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if array.size != int(np.prod(shape)):
         raise ValueError(f"{path} is truncated: header says {shape}, found {array.size} bytes")
     return array.reshape(shape)
+
+
+def _not_a_file(data_dir) -> Path:
+    folder = Path(data_dir).expanduser()
+    if folder.is_file():
+        raise NotADirectoryError(f"the MNIST data path {folder} is a file, not a folder: set ADVLAB_DATA_DIR (or "
+                                 f"data_dir=) to the folder that holds it, {folder.parent}")
+    return folder
+
+
+def _check_folder(data_dir) -> Path:
+    folder = _not_a_file(data_dir)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"MNIST data folder {folder} does not exist (set by ADVLAB_DATA_DIR or data_dir=)")
+    return folder
+
+
+def _read_npz(npz: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """One split's images and labels from an ``mnist.npz``, with an error naming the file for every fault."""
+    import zipfile
+
+    keys = (f"x_{split}", f"y_{split}")
+    try:
+        d = np.load(npz, allow_pickle=False)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+        raise ValueError(f"{npz} cannot be read: {type(error).__name__}: {error} (not an npz file, or truncated "
+                         "or damaged? copy it again)") from None
+    if not isinstance(d, np.lib.npyio.NpzFile):
+        raise ValueError(f"{npz} holds a single {type(d).__name__}, not an npz archive with the keys x_train, "
+                         "y_train, x_test, y_test")
+    try:
+        with d:
+            missing = [k for k in keys if k not in d.files]
+            if missing:
+                raise KeyError(f"{npz} lacks {', '.join(missing)} (expected keys x_train, y_train, x_test, y_test;"
+                               f" found {', '.join(d.files) or 'none'})")
+            raw = d[keys[0]], d[keys[1]]
+    except KeyError as error:
+        raise ValueError(error.args[0]) from None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:   # a member cut short
+        raise ValueError(f"{npz} cannot be read: {type(error).__name__}: {error} (truncated or damaged? copy it "
+                         "again)") from None
+    try:
+        return validate_arrays(*raw)
+    except ValueError as error:
+        raise ValueError(f"{npz}, split {split!r}: {error}") from None
+
+
+def _data_files(folder: Path, split: str) -> list[Path]:
+    """The files :func:`load_local` reads for ``split``: ``mnist.npz``, else the two IDX files (those found)."""
+    npz = folder / "mnist.npz"
+    if npz.is_file():
+        return [npz]
+    return [p for p in (_find_idx(folder, s) for s in IDX_FILES[split]) if p is not None]
+
+
+def source_identity(source: str, folder: str | None) -> str:
+    """What identifies the data a model was trained on, for the zoo's cache key (cheap: file sizes and times).
+
+    ``local``: every data file's name, size and modification time, so a different ``mnist.npz`` in the same
+    folder gives a different key; ``sample``: the committed sample's SHA-1; ``tfds``: the TFDS version.
+    """
+    if source == "local":
+        files = sorted({p for split in SPLITS for p in _data_files(Path(folder), split)}) if Path(folder).is_dir() \
+            else []
+        return ";".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files) or "no data files"
+    if source == "sample":
+        return f"sample:{_sha1(SAMPLE_PATH)}"
+    from importlib.metadata import version
+
+    return f"tensorflow_datasets {version('tensorflow-datasets')} mnist"
+
+
+@functools.lru_cache(maxsize=4)
+def _sha1(path: Path) -> str:
+    return hashlib.sha1(path.read_bytes()).hexdigest()[:12]
 
 
 def _find_idx(folder: Path, stem: str) -> Path | None:
@@ -125,17 +209,10 @@ def _find_idx(folder: Path, stem: str) -> Path | None:
 def load_local(split: str, data_dir: str | os.PathLike) -> MnistSplit:
     """One split from a folder with ``mnist.npz`` or the four IDX files (gzipped or not)."""
     _check_split(split)
-    folder = Path(data_dir).expanduser()
-    if not folder.is_dir():
-        raise FileNotFoundError(f"MNIST data folder {folder} does not exist (set by ADVLAB_DATA_DIR or data_dir=)")
+    folder = _check_folder(data_dir)
     npz = folder / "mnist.npz"
     if npz.is_file():
-        with np.load(npz) as d:
-            keys = (f"x_{split}", f"y_{split}")
-            missing = [k for k in keys if k not in d]
-            if missing:
-                raise ValueError(f"{npz} lacks {', '.join(missing)} (expected keys x_train, y_train, x_test, y_test)")
-            images, labels = validate_arrays(d[keys[0]], d[keys[1]])
+        images, labels = _read_npz(npz, split)
         return MnistSplit(images, labels, f"local folder ({npz})", split)
     stems = IDX_FILES[split]
     paths = [_find_idx(folder, s) for s in stems]
@@ -143,7 +220,12 @@ def load_local(split: str, data_dir: str | os.PathLike) -> MnistSplit:
         wanted = " and ".join(f"{s}[.gz]" for s in stems)
         raise FileNotFoundError(f"{folder} holds neither mnist.npz nor the IDX files {wanted} for the "
                                 f"{split!r} split")
-    images, labels = validate_arrays(_read_idx(paths[0]), _read_idx(paths[1]))
+    try:
+        images, labels = validate_arrays(_read_idx(paths[0]), _read_idx(paths[1]))
+    except ValueError as error:
+        if str(folder) in str(error):
+            raise
+        raise ValueError(f"the IDX files {paths[0].name} and {paths[1].name} in {folder}: {error}") from None
     return MnistSplit(images, labels, f"local folder ({folder}, IDX files)", split)
 
 
@@ -199,7 +281,7 @@ def resolve_source(source: str = "auto", data_dir: str | os.PathLike | None = No
     if source == "local" or (source == "auto" and data_dir):
         if not data_dir:
             raise ValueError("source='local' needs data_dir= or the ADVLAB_DATA_DIR environment variable")
-        return "local", str(Path(data_dir).expanduser().resolve())
+        return "local", str(_not_a_file(data_dir).resolve())
     if source == "sample" or (source == "auto" and config.quick_mode()):
         return "sample", None
     if source == "tfds" or tfds_prepared() or network_reachable():

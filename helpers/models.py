@@ -9,6 +9,7 @@ Which model to load or train is decided by :mod:`helpers.zoo`, not here.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -211,28 +212,98 @@ def compile_classifier(model: tf.keras.Model, learning_rate: float = 1e-3) -> tf
 
 # --------------------------------------------------------------------------- saving and loading
 
+class BrokenModelFile(OSError):
+    """A saved model or its metadata that cannot be read (cut short while saving, or damaged)."""
+
+
+def _write_atomically(target: Path, write) -> None:
+    """``write(tmp_path)`` to a temporary file beside ``target``, then move it into place in one step.
+
+    A reader sees the old file or the new one, never half of one; a process killed while writing leaves only
+    a hidden ``.<name>.<pid>.tmp`` file behind, which the next save in that folder removes.
+    """
+    tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp{target.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _remove_stale_temporaries(folder: Path, stem: str) -> None:
+    """Delete the temporary files that killed saves of ``stem`` left in ``folder`` (their process is gone)."""
+    for leftover in folder.glob(f".{stem}.*.tmp.*"):
+        pid = leftover.name[len(stem) + 2:].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_metadata(path: str | Path, metadata: dict) -> Path:
+    """Write ``metadata`` as ``<path>.json`` atomically; returns the .json path."""
+    json_path = Path(path).with_suffix(".json")
+    _write_atomically(json_path, lambda tmp: tmp.write_text(json.dumps(metadata, indent=2, default=str)))
+    return json_path
+
+
 def save_model(model: tf.keras.Model, path: str | Path, metadata: dict) -> Path:
     """Save ``model`` as ``<path>.keras`` and ``metadata`` as ``<path>.json``; returns the .keras path.
 
-    ``metadata`` should say what the model is: name, mode, data source,
-    hyper-parameters and measured accuracies. A saved time is added.
+    Atomic: each file is written to a temporary file in the same folder and moved into place, the old
+    metadata removed first and the new written last, so a ``.json`` beside a ``.keras`` marks a complete save
+    (a kernel killed halfway leaves no .json, and :func:`load_model` callers such as the zoo treat the entry as
+    absent). ``metadata`` should say what the model is: name, mode, data source, hyper-parameters and measured
+    accuracies. A saved time is added. Raises ``OSError`` when the folder cannot be written.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(path.parent, path.name)
     keras_path = path.with_suffix(".keras")
-    model.save(keras_path)
-    meta = dict(metadata, saved_at=time.strftime("%Y-%m-%d %H:%M:%S"), keras_file=keras_path.name)
-    path.with_suffix(".json").write_text(json.dumps(meta, indent=2, default=str))
+    path.with_suffix(".json").unlink(missing_ok=True)           # un-commit the old entry first
+    _write_atomically(keras_path, lambda tmp: model.save(tmp))
+    write_metadata(path, dict(metadata, saved_at=time.strftime("%Y-%m-%d %H:%M:%S"), keras_file=keras_path.name))
     return keras_path
 
 
+def read_metadata(path: str | Path) -> dict:
+    """The metadata saved beside ``<path>.keras`` (``{}`` when there is none); ``BrokenModelFile`` if unreadable."""
+    meta_path = Path(path).with_suffix(".json")
+    if not meta_path.is_file():
+        return {}
+    try:
+        metadata = json.loads(meta_path.read_text())
+    except (ValueError, OSError) as error:
+        raise BrokenModelFile(f"the model metadata {meta_path} cannot be read ({type(error).__name__}: {error}); "
+                              f"delete it, or train the model again") from None
+    if not isinstance(metadata, dict):
+        raise BrokenModelFile(f"the model metadata {meta_path} is not a JSON object; delete it, or train again")
+    return metadata
+
+
 def load_model(path: str | Path) -> tuple[tf.keras.Model, dict]:
-    """Load a model saved by :func:`save_model`; returns ``(model, metadata)``."""
+    """Load a model saved by :func:`save_model`; returns ``(model, metadata)``.
+
+    Raises ``FileNotFoundError`` when there is no ``<path>.keras`` and :class:`BrokenModelFile` (naming the
+    file, and the fix) when it or its metadata cannot be read.
+    """
     path = Path(path)
     keras_path = path.with_suffix(".keras")
     if not keras_path.is_file():
         raise FileNotFoundError(f"no saved model at {keras_path}")
-    model = tf.keras.models.load_model(keras_path, compile=False)
-    meta_path = path.with_suffix(".json")
-    metadata = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    metadata = read_metadata(path)
+    try:
+        model = tf.keras.models.load_model(keras_path, compile=False)
+    except Exception as error:  # h5py, zipfile and Keras each raise their own type for a damaged file
+        raise BrokenModelFile(f"the saved model {keras_path} cannot be read ({type(error).__name__}: "
+                              f"{str(error)[:200]}); it was probably cut short while saving. Delete it, or train "
+                              f"it again (zoo.get(name, retrain=True))") from None
     return model, metadata

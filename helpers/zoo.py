@@ -6,21 +6,43 @@ and saves it, later ones load it in a second.
 
 A saved model lives at ``<artifacts>/models/<name>-<key>.keras`` beside a
 ``.json`` of its metadata. The key holds the mode (quick/full), the data
-source and a hash of the hyper-parameters, so a quick-mode model trained on
-the sample is never mistaken for a full-mode one trained on full MNIST.
+source and its identity (file sizes and times, or the sample's hash), the
+seed, the recipe's version and a hash of the hyper-parameters, so a quick-mode
+model trained on the sample is never mistaken for a full-mode one trained on
+full MNIST, nor a model of one ``mnist.npz`` for one of another.
+
+What a class can count on:
+
+- Saves are atomic (:func:`models.save_model`): a kernel killed while saving
+  leaves no half model behind; a damaged entry is named and trained again.
+- On load, the metadata is checked against the recipe; a mismatch trains again,
+  it never serves.
+- Two kernels asking for the same untrained model: one trains, the other waits
+  (a file lock) and then loads it.
+- ``ADVLAB_ARTIFACTS`` may name several folders (:func:`config.artifacts_dirs`):
+  models are read from the first that has them and written to the first
+  writable one; with none writable the model is still returned, with a warning.
+- :data:`LESSON_MODELS` and :func:`pretrain` (``make models``) train every
+  lesson's models ahead of a class.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
 import json
+import os
+import socket
+import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import tensorflow as tf
+from filelock import FileLock, Timeout
 
 from . import attacks, batchnorm, config, data, models, training
 from .config import HParams
@@ -33,13 +55,16 @@ class Recipe:
     ``train(hparams, train_ds, verbose)`` returns ``(model, info)``: a
     plain Keras model that outputs logits, and a dict of facts to store
     (e.g. epoch times). ``hparams(base)`` gives the hyper-parameters this
-    recipe uses, starting from the mode's defaults.
+    recipe uses, starting from the mode's defaults. ``version``: raise it
+    when a change to the training code changes the model, so that saved
+    copies are trained again (it is part of the cache key).
     """
 
     train: Callable[[HParams, tf.data.Dataset, int], tuple[tf.keras.Model, dict]]
     description: str
     hparams: Callable[[HParams], HParams] = lambda h: h
     settings: dict = dataclasses.field(default_factory=dict)
+    version: int = 1
 
 
 _RECIPES: dict[str, Recipe] = {}
@@ -76,20 +101,48 @@ def settings(name: str) -> dict:
     return dict(_recipe(name).settings)
 
 
-def cache_key(name: str) -> str:
-    """``<name>-<mode>-<source>-<hash>``: what identifies one trained model on disk."""
+def _identity(name: str) -> dict:
+    """Everything that changes the model ``name``, as stored in its metadata and hashed into its cache key."""
     recipe = _recipe(name)
     source, folder = data.resolve_source()
-    hp = recipe.hparams(config.hparams())
-    blob = json.dumps({"hparams": hp.to_dict(), "settings": recipe.settings, "folder": folder,
-                       "seed": config.seed()}, sort_keys=True, default=str)
-    digest = hashlib.sha1(blob.encode()).hexdigest()[:8]
-    return f"{name}-{config.mode()}-{source}-{digest}"
+    return json.loads(json.dumps({
+        "mode": config.mode(), "source": source, "data_folder": folder,
+        "data_identity": data.source_identity(source, folder), "seed": config.seed(),
+        "recipe_version": recipe.version, "hparams": recipe.hparams(config.hparams()).to_dict(),
+        "settings": recipe.settings}, default=str))
+
+
+def cache_key(name: str) -> str:
+    """``<name>-<mode>-<source>-<hash>``: what identifies one trained model on disk."""
+    identity = _identity(name)
+    digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{name}-{identity['mode']}-{identity['source']}-{digest}"
+
+
+def _models_dir(folder: Path) -> Path:
+    return folder / "models"
 
 
 def path(name: str) -> Path:
-    """Where the model ``name`` is (or will be) saved, without suffix."""
-    return config.artifacts_dir() / "models" / cache_key(name)
+    """Where the model ``name`` is (or will be) written, without suffix: in the first writable artifacts folder."""
+    return _models_dir(config.artifacts_dir()) / cache_key(name)
+
+
+def _candidates(name: str) -> list[Path]:
+    key = cache_key(name)
+    return [_models_dir(folder) / key for folder in config.artifacts_dirs()]
+
+
+def stored_path(name: str) -> Path | None:
+    """Where a complete saved copy of ``name`` whose metadata matches its recipe is, in the first folder that
+    has one; ``None`` when there is none."""
+    entry = _stored_entry(name)
+    return entry[0] if entry else None
+
+
+def is_stored(name: str) -> bool:
+    """True when ``name`` has a good saved copy for this mode and data (or one this process holds)."""
+    return cache_key(name) in _UNSAVED or stored_path(name) is not None
 
 
 def evaluate_clean(model: tf.keras.Model, images: np.ndarray, labels: np.ndarray, batch_size: int = 500) -> float:
@@ -98,32 +151,138 @@ def evaluate_clean(model: tf.keras.Model, images: np.ndarray, labels: np.ndarray
     return float(np.mean(np.argmax(logits, axis=-1) == labels))
 
 
+# Models trained in this process that could not be saved (no writable folder): key -> (model, metadata).
+_UNSAVED: dict[str, tuple[tf.keras.Model, dict]] = {}
+
+
+def _mismatch(meta: dict, identity: dict) -> list[str]:
+    """The fields of the recipe's identity that the stored metadata does not match."""
+    return [k for k, v in identity.items() if meta.get(k) != v]
+
+
+def _stored_entry(name: str, skip: tuple[Path, ...] = ()) -> tuple[Path, dict] | None:
+    """``(path, metadata)`` of the first complete saved copy of ``name`` whose metadata matches its recipe.
+
+    A copy that cannot be read, or whose metadata does not match the recipe, is named and skipped (and
+    un-committed, where the folder can be written, so that the model is trained again in its place).
+    """
+    identity = _identity(name)
+    for where in _candidates(name):
+        if where in skip or not where.with_suffix(".json").is_file():
+            continue                      # absent, or a save that never finished (no commit mark)
+        try:
+            if not where.with_suffix(".keras").is_file():
+                raise models.BrokenModelFile(f"{where.with_suffix('.json')} has no model file beside it")
+            meta = models.read_metadata(where)
+            wrong = _mismatch(meta, identity)
+            if wrong:
+                raise models.BrokenModelFile(f"{where.with_suffix('.json')} was saved by a different recipe or "
+                                             f"data ({', '.join(wrong)} differ)")
+        except models.BrokenModelFile as error:
+            _skip(name, where, error)
+            continue
+        return where, meta
+    return None
+
+
+def _skip(name: str, where: Path, error: Exception) -> None:
+    print(f"zoo: {error}. Skipping it: {name!r} will be trained again.")
+    with contextlib.suppress(OSError):
+        where.with_suffix(".json").unlink(missing_ok=True)   # un-commit it, so nobody reads it again
+
+
+def _load_stored(name: str, verbose: int) -> tf.keras.Model | None:
+    """The saved ``name`` from the first folder with a good copy (see :func:`_stored_entry`); ``None`` if none."""
+    key = cache_key(name)
+    if key in _UNSAVED:
+        return _UNSAVED[key][0]
+    broken: tuple[Path, ...] = ()
+    while (entry := _stored_entry(name, skip=broken)) is not None:
+        where, meta = entry
+        try:
+            model, _ = models.load_model(where)
+        except (models.BrokenModelFile, FileNotFoundError) as error:
+            _skip(name, where, error)
+            broken += (where,)
+            continue
+        if verbose:
+            acc = meta.get("test_accuracy")
+            print(f"zoo: loaded {name!r} ({config.mode()} mode, data: {meta.get('data_source', '?')}"
+                  + (f", clean test accuracy {acc:.2%} when saved" if acc is not None else "")
+                  + f") from {where}.keras")
+        return model
+    return None
+
+
+_LOCKS: dict[str, FileLock] = {}
+
+
+def _lock_path(name: str) -> Path:
+    """The lock file of ``name``: in the first writable artifacts folder, else the system's temporary folder."""
+    key = cache_key(name)
+    for folder in config.artifacts_dirs():
+        if config.writable(_models_dir(folder)):
+            return _models_dir(folder) / f"{key}.lock"
+    return Path(tempfile.gettempdir()) / f"advlab-{key}.lock"
+
+
+@contextlib.contextmanager
+def _training_lock(name: str, verbose: int):
+    """Hold the lock of ``name`` while training and saving it; say whom we wait for when another holds it.
+
+    ``filelock`` locks with the operating system (``fcntl``/``msvcrt``): a process that dies releases its
+    lock, so a killed kernel never blocks the class. Re-entrant within one process.
+    """
+    where = _lock_path(name)
+    lock = _LOCKS.setdefault(str(where), FileLock(str(where)))
+    owner = where.with_suffix(".owner")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        holder = owner.read_text().strip() if owner.is_file() else "another process"
+        print(f"zoo: waiting for {holder}, which is training {name!r}; it will be loaded when saved "
+              f"(lock {where})")
+        lock.acquire()
+    try:
+        if lock.lock_counter == 1:
+            with contextlib.suppress(OSError):
+                owner.write_text(f"process {os.getpid()} on {socket.gethostname()} "
+                                 f"(since {time.strftime('%H:%M:%S')})")
+        yield
+    finally:
+        if lock.lock_counter == 1:
+            with contextlib.suppress(OSError):
+                owner.unlink(missing_ok=True)
+        lock.release()
+
+
 def get(name: str, *, retrain: bool = False, verbose: int = 1) -> tf.keras.Model:
-    """The trained model ``name``: loaded from artifacts/ if there, trained and saved otherwise.
+    """The trained model ``name``: loaded from the artifacts folders if there, trained and saved otherwise.
 
     ``retrain=True`` trains even when a saved copy exists. Prints one line
     saying which happened. Use :func:`metadata` for what was measured.
     """
     recipe = _recipe(name)
-    where = path(name)
-    if where.with_suffix(".keras").is_file() and not retrain:
-        model, meta = models.load_model(where)
+    if not retrain:
+        model = _load_stored(name, verbose)
+        if model is not None:
+            return model
+    with _training_lock(name, verbose):
+        if not retrain:                   # another kernel may have trained it while we waited
+            model = _load_stored(name, verbose)
+            if model is not None:
+                return model
+        hp = recipe.hparams(config.hparams())
+        config.set_seeds()
         if verbose:
-            acc = meta.get("test_accuracy")
-            print(f"zoo: loaded {name!r} ({config.mode()} mode, data: {meta.get('data_source', '?')}"
-                  + (f", clean test accuracy {acc:.2%}" if acc is not None else "") + f") from {where.name}.keras")
-        return model
-    hp = recipe.hparams(config.hparams())
-    config.set_seeds()
-    if verbose:
-        print(f"zoo: training {name!r} ({recipe.description}; {config.mode()} mode)")
-    train_split = data.load_mnist_arrays("train", verbose=verbose > 0)
-    train_ds = data.make_pipeline(data.as_dataset(train_split), hp, training=True)
-    start = time.perf_counter()
-    model, info = recipe.train(hp, train_ds, verbose)
-    info = dict(info, train_seconds=round(time.perf_counter() - start, 1), train_examples=len(train_split),
-                data_source=train_split.source)
-    store(name, model, info, verbose=verbose)
+            print(f"zoo: training {name!r} ({recipe.description}; {config.mode()} mode)")
+        train_split = data.load_mnist_arrays("train", verbose=verbose > 0)
+        train_ds = data.make_pipeline(data.as_dataset(train_split), hp, training=True)
+        start = time.perf_counter()
+        model, info = recipe.train(hp, train_ds, verbose)
+        info = dict(info, train_seconds=round(time.perf_counter() - start, 1), train_examples=len(train_split),
+                    data_source=train_split.source)
+        store(name, model, info, verbose=verbose)
     return model
 
 
@@ -131,27 +290,40 @@ def store(name: str, model: tf.keras.Model, info: dict, *, verbose: int = 1) -> 
     """Save ``model`` as the zoo's ``name`` for this mode and data (e.g. one a notebook trained by hand).
 
     Measures clean test accuracy, saves model and metadata (``info`` plus
-    name, mode, hyper-parameters, seed), and returns the metadata.
-    The caller must have trained ``model`` the way the recipe ``name`` does.
+    name, mode, data identity, hyper-parameters, seed) atomically in the first
+    writable artifacts folder, and returns the metadata. With no writable
+    folder (or a failed save) it warns, keeps the model for this process only,
+    and still returns the metadata. The caller must have trained ``model`` the
+    way the recipe ``name`` does.
     """
     recipe = _recipe(name)
-    where = path(name)
     info = dict(info)
     epoch_seconds = info.get("history", {}).get("epoch_seconds")
     if "train_seconds" not in info and epoch_seconds:
         info["train_seconds"] = round(float(sum(epoch_seconds)), 1)
     x_test, y_test = data.load_normalized("test", verbose=False)
     meta = {
-        "name": name, "description": recipe.description, "mode": config.mode(),
-        "hparams": recipe.hparams(config.hparams()).to_dict(), "settings": recipe.settings,
-        "seed": config.seed(), "test_examples": len(y_test),
-        "test_accuracy": evaluate_clean(model, x_test, y_test), **_jsonable(info),
+        "name": name, "description": recipe.description, "test_examples": len(y_test),
+        "test_accuracy": evaluate_clean(model, x_test, y_test), **_jsonable(info), **_identity(name),
+        "cache_key": cache_key(name),
     }
-    models.save_model(model, where, meta)
+    with _training_lock(name, verbose):
+        try:
+            where = path(name)
+            models.save_model(model, where, meta)
+        except OSError as error:
+            _UNSAVED[cache_key(name)] = (model, meta)
+            warnings.warn(f"zoo: {name!r} was trained but could not be saved ({error}). It is kept in this "
+                          f"kernel only and will be trained again in the next one. To keep it, add a writable "
+                          f"folder at the end of ADVLAB_ARTIFACTS (e.g. ADVLAB_ARTIFACTS="
+                          f"{os.pathsep.join(map(str, config.artifacts_dirs()))}{os.pathsep}~/advlab-artifacts).",
+                          stacklevel=2)
+            return meta
+    _UNSAVED.pop(cache_key(name), None)
     if verbose:
         took = f" in {meta['train_seconds']:.0f} s" if "train_seconds" in meta else ""
         print(f"zoo: stored {name!r}{took}, clean test accuracy {meta['test_accuracy']:.2%} "
-              f"({len(y_test):,} test images) at {where.name}.keras")
+              f"({len(y_test):,} test images) at {where}.keras")
     return meta
 
 
@@ -172,20 +344,32 @@ def update_metadata(name: str, **fields) -> dict:
 
     Raises ``FileNotFoundError`` when ``name`` has no stored model for this mode and data.
     """
-    where = path(name).with_suffix(".json")
-    if not where.is_file():
-        raise FileNotFoundError(f"zoo: no stored model {name!r} for this mode and data at {where}")
-    meta = dict(json.loads(where.read_text()), **_jsonable(fields))
-    where.write_text(json.dumps(meta, indent=2, default=str))
+    key = cache_key(name)
+    if key in _UNSAVED:
+        _UNSAVED[key][1].update(_jsonable(fields))
+        return dict(_UNSAVED[key][1])
+    where = stored_path(name)
+    if where is None:
+        raise FileNotFoundError(f"zoo: no stored model {name!r} for this mode and data in "
+                                f"{', '.join(map(str, config.artifacts_dirs()))}")
+    with _training_lock(name, verbose=0):
+        meta = dict(models.read_metadata(where), **_jsonable(fields))
+        models.write_metadata(where, meta)
     return meta
 
 
 def metadata(name: str) -> dict:
-    """The stored metadata of the model ``name`` (trains it first if needed)."""
-    where = path(name)
-    if not where.with_suffix(".json").is_file():
+    """The stored metadata of the model ``name``, checked against its recipe (trains it first if needed)."""
+    for _ in range(3):
+        key = cache_key(name)
+        if key in _UNSAVED:
+            return dict(_UNSAVED[key][1])
+        entry = _stored_entry(name)
+        if entry is not None:
+            return entry[1]
         get(name)
-    return json.loads(where.with_suffix(".json").read_text())
+    raise RuntimeError(f"zoo: {name!r} was trained but its metadata cannot be read back from "
+                       f"{', '.join(map(str, config.artifacts_dirs()))}")
 
 
 # --------------------------------------------------------------------------- the recipes
@@ -489,3 +673,51 @@ CAPSTONE_VARIANTS = {
 }
 for _name, (_description, _changes, _epochs) in CAPSTONE_VARIANTS.items():
     register_capstone_variant(_name, _description, epochs=_epochs, **_changes)
+
+
+# --------------------------------------------------------------------------- every lesson's models, for a class
+
+# Lesson -> the zoo models it asks for, in quick mode; LESSON_MODELS_FULL adds what full mode asks for besides.
+# Lessons 02 and 04 train "base" and "nsl" by hand and store them; the zoo trains them the same way.
+_NSL_AND_AT = ("base", "nsl", "fgsm_at", "fast_at", "pgd_at")
+LESSON_MODELS: dict[str, tuple[str, ...]] = {
+    "02": ("base",),
+    "03": ("base",),
+    "04": _NSL_AND_AT,
+    "05": ("base", "nsl", "pgd_at"),
+    "06": ("base", "nsl", "pgd_at"),
+    "07": ("base", "distilled"),
+    "08": ("resnet_source", "resnet_gn_source"),
+    "09": ("base", "capstone", "capstone_no_warmup", "capstone_fgsm", "capstone_fast", "capstone_trades"),
+}
+LESSON_MODELS_FULL: dict[str, tuple[str, ...]] = {
+    "09": ("capstone_wide", "capstone_trades_smallcnn", "capstone_trades_smallcnn_avg"),
+}
+
+
+def lesson_models(mode: str | None = None) -> list[str]:
+    """Every model the lessons ask for in ``mode`` (``"quick"`` or ``"full"``; default: the current mode), once
+    each, in lesson order."""
+    mode = mode or config.mode()
+    if mode not in ("quick", "full"):
+        raise ValueError(f"mode must be 'quick' or 'full', got {mode!r}")
+    wanted = [n for names_ in LESSON_MODELS.values() for n in names_]
+    if mode == "full":
+        wanted += [n for names_ in LESSON_MODELS_FULL.values() for n in names_]
+    return list(dict.fromkeys(wanted))
+
+
+def pretrain(names_: list[str] | None = None, *, verbose: int = 1) -> dict[str, str]:
+    """Train (or find) every model of :func:`lesson_models` in the current mode, so a class starts without
+    waiting. Returns name -> ``"stored"`` (already there), ``"trained"`` or ``"not saved"``."""
+    from tqdm.auto import tqdm
+
+    outcome = {}
+    todo = names_ or lesson_models()
+    for name in tqdm(todo, desc=f"{config.mode()}-mode models", unit="model", disable=not verbose):
+        if is_stored(name):
+            outcome[name] = "stored"
+            continue
+        get(name, verbose=verbose)
+        outcome[name] = "trained" if stored_path(name) else "not saved"
+    return outcome

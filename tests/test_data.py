@@ -255,3 +255,53 @@ def test_random_shift_zero_is_the_identity_and_bad_sizes_are_refused():
     for bad in (-1, 1.5):
         with pytest.raises(ValueError, match="max_pixels"):
             data.random_shift(ds, bad)
+
+
+# --------------------------------------------------------------------------- damaged data files name themselves
+
+def _npz_folder(tmp_path, tiny_mnist, **override):
+    np.savez(tmp_path / "mnist.npz", **dict(tiny_mnist, **override))
+    return tmp_path / "mnist.npz"
+
+
+def test_a_truncated_npz_names_the_file(tmp_path, tiny_mnist):
+    npz = _npz_folder(tmp_path, tiny_mnist)
+    npz.write_bytes(npz.read_bytes()[: npz.stat().st_size // 2])
+    with pytest.raises(ValueError, match=f"{npz}.*truncated or damaged"):
+        data.load_mnist_arrays("test", data_dir=tmp_path, verbose=False)
+
+
+def test_an_npz_with_wrong_keys_or_types_names_the_file(tmp_path, tiny_mnist):
+    npz = _npz_folder(tmp_path, {"x_train": tiny_mnist["x_train"], "y_train": tiny_mnist["y_train"]})
+    with pytest.raises(ValueError, match=f"{npz} lacks x_test, y_test.*found x_train, y_train"):
+        data.load_mnist_arrays("test", data_dir=tmp_path, verbose=False)
+    _npz_folder(tmp_path, tiny_mnist, x_test=tiny_mnist["x_test"].astype(np.float32) / 255)
+    with pytest.raises(ValueError, match=f"{npz}, split 'test': raw MNIST images must be uint8"):
+        data.load_mnist_arrays("test", data_dir=tmp_path, verbose=False)
+    np.save(tmp_path / "single.npy", tiny_mnist["x_test"])
+    (tmp_path / "single.npy").rename(npz)
+    with pytest.raises(ValueError, match=f"{npz} holds a single ndarray, not an npz archive"):
+        data.load_mnist_arrays("test", data_dir=tmp_path, verbose=False)
+    npz.write_text("x_train,y_train\n1,2\n")
+    with pytest.raises(ValueError, match=f"{npz} cannot be read"):
+        data.load_mnist_arrays("test", data_dir=tmp_path, verbose=False)
+
+
+def test_a_truncated_gzipped_idx_file_names_the_file(tmp_path, tiny_mnist):
+    for split, (img, lab) in data.IDX_FILES.items():
+        _write_idx(tmp_path / f"{img}.gz", tiny_mnist[f"x_{split}"])
+        _write_idx(tmp_path / f"{lab}.gz", tiny_mnist[f"y_{split}"])
+    path = tmp_path / f"{data.IDX_FILES['test'][0]}.gz"
+    path.write_bytes(path.read_bytes()[:-30])
+    with pytest.raises(ValueError, match=f"{path} cannot be read.*truncated or damaged"):
+        data.load_mnist_arrays("test", data_dir=tmp_path, verbose=False)
+    path.write_bytes(b"\x00\x00\x08")          # shorter than any header, and not gzip
+    with pytest.raises(ValueError, match=f"{path}"):
+        data.load_mnist_arrays("test", data_dir=tmp_path, verbose=False)
+
+
+def test_a_data_path_that_is_a_file_is_named_as_such(tmp_path, tiny_mnist, monkeypatch):
+    npz = _npz_folder(tmp_path, tiny_mnist)
+    monkeypatch.setenv("ADVLAB_DATA_DIR", str(npz))
+    with pytest.raises(NotADirectoryError, match=f"{npz} is a file, not a folder.*{tmp_path}"):
+        data.load_mnist_arrays("test", verbose=False)
