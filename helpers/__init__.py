@@ -11,8 +11,17 @@ __all__ = ["compat", "config", "setup"]
 
 
 def setup(seed: int | None = None) -> str:
-    """Seed everything and print one line: versions, device, mode and data source. Returns the line."""
-    from . import data
+    """Seed everything and print one line: versions, device, mode and data source. Returns the line.
+
+    Also prints NumPy scalars as plain numbers (``7``, not ``np.int64(7)``) in prints and titles, and sets
+    the collection's figure style (:func:`plotting.use_style`).
+    """
+    import numpy as np
+
+    from . import data, plotting
+
+    np.set_printoptions(legacy="1.25")
+    plotting.use_style()
 
     used = config.set_seeds(seed)
     source, folder = data.resolve_source()

@@ -18,10 +18,13 @@ are imported, and ``helpers/__init__.py`` imports this module first so that
    just ``ModeKeys`` (the only name NSL touches at import time). Calling
    anything else on it raises ``AttributeError`` naming this module.
 
-Nothing else in the project touches TensorFlow's environment variables.
+Nothing else in the project touches TensorFlow's environment variables. Its
+start-up logs (C++, before its log level applies) are silenced while it is
+imported; ``ADVLAB_TF_LOGS=1`` shows them.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import types
@@ -36,8 +39,36 @@ if "tensorflow" in sys.modules and os.environ.get(_LEGACY) != "1":
     )
 os.environ[_LEGACY] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide C++ start-up chatter
+_SHOW_NATIVE_LOGS = os.environ.get("ADVLAB_TF_LOGS", "").strip().lower() in ("1", "true", "yes", "on")
 
-import tensorflow as tf  # noqa: E402  (must follow the environment set-up)
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send what C++ writes to file descriptor 2 to /dev/null for a moment (``ADVLAB_TF_LOGS=1`` keeps it).
+
+    TensorFlow 2.21 logs through absl before its log level is read, so ``TF_CPP_MIN_LOG_LEVEL`` does not
+    hide its start-up lines ("oneDNN custom operations are on", "Could not find cuda drivers", and a red
+    "failed call to cuInit" on a machine without a GPU), and Jupyter shows them under every setup cell.
+    Python's own errors are exceptions and still show.
+    """
+    if _SHOW_NATIVE_LOGS:
+        yield
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+with _native_stderr_silenced():
+    import tensorflow as tf  # noqa: E402  (must follow the environment set-up)
+
+    _GPUS = [d.name for d in tf.config.list_physical_devices("GPU")]   # CUDA's probe logs here, once
 
 
 class _ModeKeys:
@@ -92,7 +123,7 @@ def keras_is_legacy() -> bool:
 
 def gpu_devices() -> list[str]:
     """Names of the GPUs TensorFlow can use (empty on a CPU-only machine)."""
-    return [d.name for d in tf.config.list_physical_devices("GPU")]
+    return list(_GPUS)
 
 
 def versions() -> dict[str, str]:

@@ -2,6 +2,13 @@
 
 Nothing here trains, attacks or loads data. Images are float32 in [0, 1] or
 uint8 in 0..255, shape (n, 28, 28) or (n, 28, 28, 1).
+
+One style for the collection (:data:`STYLE`, applied by :func:`use_style`,
+which ``helpers.setup()`` calls): text large enough for a projector at the
+back of a room, digits in grey (:data:`IMAGE_CMAP`), the symmetric red-blue
+map (:data:`SIGNED_CMAP`) only for signed quantities (perturbations,
+gradients) with 0 in white, and legends placed outside the axes below them,
+so they never squeeze a panel.
 """
 from __future__ import annotations
 
@@ -9,6 +16,35 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from . import inputs
+
+
+IMAGE_CMAP = "gray"          # digits: black background, white strokes, as MNIST stores them
+SIGNED_CMAP = "RdBu_r"       # signed quantities only: red positive, blue negative, white zero
+STYLE = {
+    "figure.dpi": 100, "savefig.dpi": 150, "savefig.bbox": "tight",
+    "font.size": 12, "axes.titlesize": 13, "axes.labelsize": 12, "xtick.labelsize": 11, "ytick.labelsize": 11,
+    "legend.fontsize": 11, "figure.titlesize": 14, "axes.titlelocation": "center",
+    "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
+    "image.cmap": IMAGE_CMAP, "lines.linewidth": 2.0, "lines.markersize": 5,
+}
+
+
+def use_style() -> None:
+    """Apply :data:`STYLE` to every figure drawn from now on in this kernel."""
+    plt.rcParams.update(STYLE)
+
+
+def _legend_below(fig, axes, handles=None, labels=None, ncol: int | None = None) -> None:
+    """One legend for the figure, outside and below its panels (constrained layout keeps the panels whole)."""
+    if handles is None:
+        handles, labels = [], []
+        for ax in np.ravel(axes):
+            for h, label in zip(*ax.get_legend_handles_labels()):
+                if label not in labels:
+                    handles.append(h)
+                    labels.append(label)
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncol=ncol or min(len(labels), 3), frameon=False)
 
 
 def _checked_images(images, where: str) -> np.ndarray:
@@ -28,7 +64,7 @@ def _as_2d(image: np.ndarray) -> np.ndarray:
     return image[..., 0] if image.ndim == 3 else image
 
 
-def image_grid(images, titles=None, ncols: int = 8, size: float = 1.4, cmap: str = "gray",
+def image_grid(images, titles=None, ncols: int = 8, size: float = 1.6, cmap: str = IMAGE_CMAP,
                suptitle: str | None = None, title_colors=None):
     """A grid of digits, one optional title (and title colour) each."""
     images = _checked_images(images, "plotting.image_grid")
@@ -44,7 +80,7 @@ def image_grid(images, titles=None, ncols: int = 8, size: float = 1.4, cmap: str
         ax.imshow(_as_2d(images[i]), cmap=cmap, vmin=0, vmax=vmax)
         if titles is not None:
             color = title_colors[i] if title_colors is not None else "black"
-            ax.set_title(str(titles[i]), fontsize=9, color=color)
+            ax.set_title(str(titles[i]), fontsize=10, color=color)
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()
@@ -119,7 +155,7 @@ def accuracy_vs_epsilon(table, title: str = "accuracy under attack", ax=None):
     missing = {"model", "attack", "eps", "accuracy"} - set(table.columns)
     if missing:
         raise KeyError(f"the table lacks columns {sorted(missing)}")
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6.5, 4))
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(8, 5), layout="constrained")
     styles = ["-", "--", ":", "-."]
     attacks_seen = list(dict.fromkeys(table["attack"]))
     colors = dict(zip(dict.fromkeys(table["model"]), plt.rcParams["axes.prop_cycle"].by_key()["color"] * 3))
@@ -130,26 +166,46 @@ def accuracy_vs_epsilon(table, title: str = "accuracy under attack", ax=None):
     ax.set_xlabel("epsilon (L-inf, pixel range [0, 1])")
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(-2, 102)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
+    ax.set_title(title)
+    if fig.get_layout_engine() is not None and len(fig.axes) == 1:
+        _legend_below(fig, ax)
+    else:
+        ax.legend(fontsize=9)
     return fig
 
 
-def signed_heatmaps(arrays, titles, size: float = 2.4, suptitle: str | None = None):
-    """Side-by-side maps of signed arrays (gradients, perturbations): red positive, blue negative, white zero."""
-    fig, axes = plt.subplots(1, len(arrays), figsize=(size * len(arrays), size * 1.1), squeeze=False)
-    for ax, array, title in zip(axes.flat, arrays, titles):
-        array = _as_2d(np.asarray(array, dtype=float))
-        limit = float(np.max(np.abs(array))) or 1.0
-        im = ax.imshow(array, cmap="RdBu_r", vmin=-limit, vmax=limit)
-        ax.set_title(title, fontsize=9)
+def signed_heatmaps(arrays, titles, size: float = 2.6, suptitle: str | None = None, *, ncols: int = 4,
+                    shared_scale: bool = True):
+    """Maps of signed arrays (gradients, perturbations): red positive, blue negative, white zero.
+
+    ``shared_scale=True`` (default) draws every panel on one symmetric scale with one colour bar, so colours
+    compare across panels; ``False`` gives each panel its own scale and bar. At most ``ncols`` panels a row.
+    Digits themselves belong in :func:`image_grid` (grey), not here.
+    """
+    arrays = [_as_2d(np.asarray(a, dtype=float)) for a in arrays]
+    if not arrays or len(arrays) != len(titles):
+        raise ValueError(f"need one title per array and at least one array, got {len(arrays)} and {len(titles)}")
+    for title, array in zip(titles, arrays):
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"plotting.signed_heatmaps: {title!r} holds NaN or infinite values")
+    ncols = min(ncols, len(arrays))
+    nrows = -(-len(arrays) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + (0.8 if shared_scale else 0), size * nrows * 1.1),
+                             squeeze=False, layout="constrained")
+    shared = max(float(np.max(np.abs(a))) for a in arrays) or 1.0
+    for i, ax in enumerate(axes.flat):
         ax.axis("off")
-        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        if i >= len(arrays):
+            continue
+        limit = shared if shared_scale else (float(np.max(np.abs(arrays[i]))) or 1.0)
+        im = ax.imshow(arrays[i], cmap=SIGNED_CMAP, vmin=-limit, vmax=limit)
+        ax.set_title(titles[i], fontsize=11)
+        if not shared_scale:
+            fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    if shared_scale:
+        fig.colorbar(im, ax=axes, shrink=0.8, label="value (0 in white)")
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout()
     return fig
 
 
@@ -210,20 +266,18 @@ def loss_along_directions(steps, curves: dict, title: str | None = None):
     ``curves``: model name -> {direction name -> losses (len(steps),)}.
     """
     n = len(curves)
-    fig, axes = plt.subplots(1, n, figsize=(4 * n, 3.2), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(4.5 * n, 4), sharey=True, squeeze=False, layout="constrained")
     for ax, (model, by_direction) in zip(axes.flat, curves.items()):
         for direction, losses in by_direction.items():
             if len(losses) != len(steps):
                 raise ValueError(f"{model}/{direction}: {len(losses)} losses for {len(steps)} steps")
             ax.plot(steps, losses, marker="o", markersize=3, label=direction)
         ax.set_title(model)
-        ax.set_xlabel("distance moved (L-inf, pixel range [0, 1])")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.set_xlabel("distance moved (L-inf)")
     axes.flat[0].set_ylabel("mean cross-entropy")
+    _legend_below(fig, axes)
     if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+        fig.suptitle(title)
     return fig
 
 
@@ -237,22 +291,18 @@ def step_curves(runs: dict, panels: dict, *, x: str = "step", title: str | None 
     if not runs or not panels:
         raise ValueError("need at least one run and one panel")
     n = len(panels)
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 4.2), squeeze=False, layout="constrained")
     for ax, (column, panel_title) in zip(axes.flat, panels.items()):
         for name, table in runs.items():
             if column in table and x in table:
                 ax.plot(table[x], table[column], marker="o", markersize=2.5, label=name)
-        ax.set_title(panel_title, fontsize=10)
+        ax.set_title(panel_title)
         ax.set_xlabel(x)
         if column in log_panels:
             ax.set_yscale("log")
-        ax.grid(alpha=0.3)
-    fullest = max(axes.flat, key=lambda a: len(a.lines))
-    handles, labels = fullest.get_legend_handles_labels()
-    axes.flat[-1].legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    _legend_below(fig, axes)
     if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+        fig.suptitle(title)
     return fig
 
 

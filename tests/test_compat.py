@@ -55,3 +55,20 @@ def test_only_the_retracing_note_is_filtered_from_tensorflow_warnings():
                              "5 out of the last 7 calls to <function f> triggered tf.function retracing.", None, None)
     other = logging.LogRecord("tensorflow", logging.WARNING, __file__, 1, "something else", None, None)
     assert not logger.filter(note) and logger.filter(other)
+
+
+def test_the_setup_cell_prints_one_line_and_nothing_alarming():
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "ADVLAB_TF_LOGS")}
+    code = "import helpers, numpy as np; helpers.setup(); print(repr(np.float64(0.25)), repr(np.int64(7)))"
+    quiet = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                           env=dict(env, ADVLAB_QUICK="1"))
+    assert quiet.returncode == 0, quiet.stderr
+    lines = quiet.stdout.strip().splitlines()
+    assert len(lines) == 2 and "mode: quick" in lines[0]
+    assert lines[1] == "0.25 7"                                   # plain numbers, not np.float64(0.25)
+    assert quiet.stderr.strip() == "", quiet.stderr               # no oneDNN, CUDA or absl lines
+    loud = subprocess.run([sys.executable, "-c", "import helpers"], capture_output=True, text=True, timeout=300,
+                          env=dict(env, ADVLAB_TF_LOGS="1"))
+    assert "oneDNN" in loud.stderr or "cuda" in loud.stderr.lower()  # the switch shows what was hidden

@@ -76,3 +76,39 @@ def test_save_figure_writes_a_png(tmp_path):
     fig = plotting.image_grid(IMAGES[:2])
     path = plotting.save_figure(fig, "grid", folder=tmp_path)
     assert path == tmp_path / "grid.png" and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_one_style_for_the_collection():
+    plotting.use_style()
+    assert plt.rcParams["image.cmap"] == plotting.IMAGE_CMAP == "gray"
+    assert plt.rcParams["font.size"] >= 12                                   # readable from the back of a room
+    fig = plotting.image_grid(IMAGES[:2])
+    assert fig.axes[0].images[0].get_cmap().name == "gray"
+
+
+def test_signed_maps_share_one_symmetric_scale_and_wrap_into_rows():
+    arrays = [IMAGES[i] - 0.5 for i in range(6)]
+    arrays[0] = arrays[0] * 4                                                # one panel much stronger
+    fig = plotting.signed_heatmaps(arrays, list("abcdef"), ncols=3)
+    panels = [ax for ax in fig.axes if ax.images]
+    limits = {tuple(ax.images[0].get_clim()) for ax in panels}
+    assert len(panels) == 6 and len(limits) == 1                             # colours compare across panels
+    low, high = limits.pop()
+    assert low == -high and high == pytest.approx(np.abs(arrays[0]).max())
+    rows = {round(ax.get_position().y0, 2) for ax in panels}
+    assert len(rows) == 2                                                    # 3 a row, not 6 slivers
+    own = plotting.signed_heatmaps(arrays[:2], ["a", "b"], shared_scale=False)
+    assert len({tuple(ax.images[0].get_clim()) for ax in own.axes if ax.images}) == 2
+
+
+def test_legends_sit_below_the_panels_and_do_not_squeeze_them():
+    runs = {f"run {i}": pd.DataFrame({"step": range(5), "loss": np.arange(5) * i, "acc": np.ones(5)})
+            for i in range(6)}
+    fig = plotting.step_curves(runs, {"loss": "loss", "acc": "accuracy"})
+    fig.canvas.draw()
+    assert len(fig.legends) == 1 and not any(ax.get_legend() for ax in fig.axes)
+    legend_top = fig.legends[0].get_window_extent().y1
+    for ax in fig.axes:
+        box = ax.get_window_extent()
+        assert box.y0 >= legend_top - 1                                     # below the panels, not over them
+        assert box.width > 0.3 * fig.bbox.width                             # each of two panels keeps its width
