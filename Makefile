@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test test-unit test-notebooks clean-notebooks install models models-full
+.PHONY: lab book test test-unit test-notebooks clean-notebooks install models models-full
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,16 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
+# Jupyter refuses to run as root without --allow-root (a Docker container, a cloud notebook): say so and pass it.
+ROOT_FLAG := $(shell [ "$$(id -u 2>/dev/null)" = 0 ] && echo --allow-root)
+
 lab: $(STAMP)
-	cd notebooks && ../$(BIN)/jupyter lab
+	@if [ -n "$(ROOT_FLAG)" ]; then echo "make lab: you are root (a container or a cloud notebook?); Jupyter refuses root unless told, so it starts with --allow-root. On a shared machine, run make lab as an ordinary user instead."; fi
+	cd notebooks && ../$(BIN)/jupyter lab $(ROOT_FLAG)
+
+# The course as a static website: every lesson executed in quick mode, then Jupyter Book (build/book/_build/html).
+book: $(STAMP)
+	ADVLAB_QUICK=1 $(BIN)/python tools/book.py
 
 # Train every lesson's models ahead of a class (skips those already saved): quick mode, or both modes.
 models: $(STAMP)

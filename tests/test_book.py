@@ -1,0 +1,42 @@
+"""The course website: tools/book.py builds every lesson into a Jupyter Book site with a table of contents."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("book", REPO / "tools" / "book.py")
+book = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(book)
+
+
+def test_the_site_builds_and_its_table_of_contents_lists_every_lesson_in_order(tmp_path):
+    html = book.build(tmp_path / "site", run=False)
+    index = (html / "intro.html").read_text()
+    lessons = book.lessons()
+    assert len(lessons) == 9
+    positions = [index.index(f"lessons/{nb.stem}.html") for nb in lessons]
+    assert positions == sorted(positions), "the table of contents is not in lesson order"
+    for nb in lessons:
+        page = (html / "lessons" / f"{nb.stem}.html").read_text()
+        assert book.title(nb).split("·")[-1].strip()[:20] in page
+    assert (html / "instructor.html").is_file()
+
+
+def test_the_check_fails_when_a_lesson_is_missing(tmp_path):
+    html = book.build(tmp_path / "site", run=False)
+    (html / "lessons" / f"{book.lessons()[3].stem}.html").unlink()
+    with pytest.raises(RuntimeError, match=book.lessons()[3].stem):
+        book.check(html, [tmp_path / nb.name for nb in book.lessons()])
+
+
+def test_execute_runs_a_notebook_in_quick_mode_and_keeps_its_outputs(tmp_path):
+    notebook = tmp_path / "tiny.ipynb"
+    notebook.write_text(json.dumps({
+        "nbformat": 4, "nbformat_minor": 5, "metadata": {},
+        "cells": [{"cell_type": "code", "id": "a", "metadata": {}, "execution_count": None, "outputs": [],
+                   "source": "import os; print('quick', os.environ['ADVLAB_QUICK'])"}]}))
+    book.execute(notebook, timeout=120)
+    outputs = json.loads(notebook.read_text())["cells"][0]["outputs"]
+    assert outputs and "quick 1" in "".join(outputs[0]["text"])
