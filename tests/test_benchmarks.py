@@ -134,3 +134,24 @@ def test_kept_results_are_full_mode_runs_on_full_mnist_with_their_table(path):
     for row in result["rows"]:
         first = next(iter(row.values()))
         assert str(first) in table, row
+
+
+def test_notebook_times_sums_cells_per_notebook_and_flags_a_lesson_over_the_class_budget(tmp_path, capsys):
+    import notebook_times
+
+    cases = [("notebooks/01_data_preparation.ipynb", "Cell 1", 2.0), ("notebooks/01_data_preparation.ipynb", "Cell 4", 7.5),
+             ("notebooks/08_batchnorm_pitfall.ipynb", "Cell 3", 30.0),
+             ("notebooks/08_batchnorm_pitfall.ipynb", "Cell 9", 75.0),
+             ("tests.test_data", "test_sample", 4.0)]
+    report = tmp_path / "report.xml"
+    report.write_text("<testsuites><testsuite>" + "".join(
+        f'<testcase classname="{cls}" name="{name}" time="{t}"/>' for cls, name, t in cases) + "</testsuite></testsuites>")
+    rows = notebook_times.cells(report)
+    assert rows["01_data_preparation"] == {"seconds": 9.5, "longest": 7.5, "longest_name": "Cell 4"}
+    assert rows["08_batchnorm_pitfall"]["longest_name"] == "Cell 9" and rows["unit tests"]["seconds"] == 4.0
+    notebook_times.main([str(report)])
+    out = capsys.readouterr().out
+    assert "| 01_data_preparation | 10 | 0.2 | 8 | Cell 4 | yes |" in out
+    assert "| 08_batchnorm_pitfall | 105 | 1.8 | 75 | Cell 9 | NO |" in out     # one cell over 60 s
+    with pytest.raises(SystemExit, match="make test"):
+        notebook_times.main([str(tmp_path / "missing.xml")])
