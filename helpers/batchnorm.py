@@ -207,3 +207,23 @@ def predict_in_training_mode(model: tf.keras.Model, images, *, batch_size: int =
                                for i in range(0, len(images), batch_size)])
     finally:
         _restore(layers, saved)
+
+
+def watch(model: tf.keras.Model, images, labels) -> dict:
+    """One row of lesson 08's monitor: what a fine-tuning run is watched with, every few steps.
+
+    ``images`` float32 (n, 28, 28, 1) in [0, 1], ``labels`` int (n,). Returns ``inference_accuracy`` and
+    ``training_mode_accuracy`` (fractions in [0, 1], the same images in the two modes), for a model with
+    BatchNormalization its first layer's ``variance_ratio`` and ``mean_shift`` (:func:`drift`), and
+    ``finite_weights`` (False once any weight is NaN or infinite). The model's statistics are left unchanged.
+    """
+    images = inputs.images(images, where="batchnorm.watch")
+    labels = inputs.labels(labels, len(images), where="batchnorm.watch")
+    logits = np.concatenate([model(images[i:i + 250], training=False).numpy() for i in range(0, len(images), 250)])
+    row = {"inference_accuracy": float(np.mean(np.argmax(logits, -1) == labels)),
+           "training_mode_accuracy": float(np.mean(np.argmax(predict_in_training_mode(model, images), -1) == labels))}
+    if batchnorm_layers(model):
+        first = drift(model, images).iloc[0]
+        row["variance_ratio"], row["mean_shift"] = float(first.variance_ratio), float(first.mean_shift)
+    row["finite_weights"] = all(bool(np.isfinite(v.numpy()).all()) for v in model.weights)
+    return row

@@ -477,6 +477,74 @@ register("resnet_gn_source", Recipe(_pretrained_resnet("group"), "the same small
                                     settings={"normalization": "group", "contrast": SOURCE_CONTRAST}))
 
 
+# --------------------------------------------------------------------------- lesson 08: its fine-tuning runs
+
+BN_WATCHED = 250     # lesson 08 watches its runs on the first 250 test images
+
+
+def bn_steps() -> int:
+    """Lesson 08's budget: optimiser steps of fine-tuning (batch 32) per run, 300 in quick mode, 600 in full."""
+    return 300 if config.quick_mode() else 600
+
+
+def _bn_run(source: str, prepare: str, **finetune):
+    """A recipe for one of lesson 08's runs: a fresh copy of ``source``, prepared, then
+    :func:`training.adversarial_finetune` for :func:`bn_steps` steps (times ``steps_factor``), watched with
+    :func:`batchnorm.watch`. The run's table is kept in the metadata (``history``, one list per column)."""
+    def train(hp: HParams, train_ds: tf.data.Dataset, verbose: int):
+        x, y = data.load_normalized("train", verbose=False)
+        x_watch, y_watch = data.load_normalized("test", limit=BN_WATCHED, verbose=False)
+        pretrained = get(source)
+        model = tf.keras.models.clone_model(pretrained)
+        model.set_weights(pretrained.get_weights())
+        if prepare in ("reestimate", "freeze"):
+            batchnorm.reestimate(model, x[:2000])
+        if prepare == "freeze":
+            batchnorm.freeze(model)
+        if prepare == "momentum":
+            batchnorm.set_momentum(model, 0.5)
+        settings = dict(finetune)
+        steps = bn_steps() * settings.pop("steps_factor", 1)
+        config.set_seeds()
+        table = training.adversarial_finetune(model, x, y, steps=steps, verbose=verbose,
+                                              monitor=lambda m: batchnorm.watch(m, x_watch, y_watch), **settings)
+        return model, {"history": table.to_dict(orient="list"), "steps": steps, "watched_images": BN_WATCHED}
+    return train
+
+
+# Lesson 08's label for a run -> its zoo name, and what defines it (the FGSM epsilon is the Q&A's 0.01).
+_BN_LOOP = dict(batch_size=32, eps=0.01)
+BN_RUNS: dict[str, tuple[str, dict]] = {
+    "pitfall": ("bn_pitfall", dict(source="resnet_source", prepare="none", evaluate_every=25)),
+    "clean fine-tuning": ("bn_clean", dict(source="resnet_source", prepare="none", evaluate_every=25,
+                                           adversarial=False)),
+    "GroupNorm, same loop": ("bn_groupnorm", dict(source="resnet_gn_source", prepare="none", evaluate_every=25)),
+    "1. batch 16, twice the steps": ("bn_fix_small_batches", dict(source="resnet_source", prepare="none",
+                                                                  evaluate_every=50, batch_size=16, steps_factor=2)),
+    "2. momentum 0.5": ("bn_fix_momentum", dict(source="resnet_source", prepare="momentum", evaluate_every=50)),
+    "3a. attack and loss in training mode": ("bn_fix_training_mode", dict(
+        source="resnet_source", prepare="none", evaluate_every=50, attack_training_mode=True,
+        loss_training_mode=True)),
+    "3b. re-estimate statistics first": ("bn_fix_reestimate", dict(source="resnet_source", prepare="reestimate",
+                                                                   evaluate_every=50)),
+    "4. re-estimate, then freeze BN": ("bn_fix_freeze", dict(source="resnet_source", prepare="freeze",
+                                                             evaluate_every=50)),
+}
+for _label, (_name, _settings) in BN_RUNS.items():
+    _all = {**_BN_LOOP, **_settings}
+    register(_name, Recipe(_bn_run(**_all), f"lesson 08's run {_label!r}: {_all['source']} fine-tuned with the Q&A's "
+                           "FGSM loop (L-inf 0.01, SGD 1e-3 Nesterov), watched on the first 250 test images",
+                           settings=_all))
+
+
+def bn_history(name: str):
+    """The watched table of lesson 08's run ``name`` (training it first if needed), as a DataFrame."""
+    import pandas as pd
+
+    get(name)
+    return pd.DataFrame(metadata(name)["history"])
+
+
 # --------------------------------------------------------------------------- lesson 09: the capstone robust model
 
 CAPSTONE = dict(method="pgd", eps=0.3, steps=10, mix=1.0, warmup_fraction=0.3, width=1, peak_learning_rate=5e-3)
@@ -687,7 +755,7 @@ LESSON_MODELS: dict[str, tuple[str, ...]] = {
     "05": ("base", "nsl", "pgd_at"),
     "06": ("base", "nsl", "pgd_at"),
     "07": ("base", "distilled"),
-    "08": ("resnet_source", "resnet_gn_source"),
+    "08": ("resnet_source", "resnet_gn_source", *(name for name, _ in BN_RUNS.values())),
     "09": ("base", "capstone", "capstone_no_warmup", "capstone_fgsm", "capstone_fast", "capstone_trades"),
 }
 LESSON_MODELS_FULL: dict[str, tuple[str, ...]] = {

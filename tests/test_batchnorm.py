@@ -156,3 +156,24 @@ def test_step_curves_draw_one_panel_per_column_and_skip_missing_columns():
     assert fig.axes[1].get_yscale() == "log"
     with pytest.raises(ValueError):
         plotting.step_curves({}, {"acc": "accuracy"})
+
+
+def test_watch_reports_both_modes_and_drift_without_changing_the_statistics():
+    model = tf.keras.Sequential([tf.keras.Input((28, 28, 1)), tf.keras.layers.Conv2D(4, 3),
+                                 tf.keras.layers.BatchNormalization(), tf.keras.layers.Flatten(),
+                                 tf.keras.layers.Dense(10)])
+    x = np.random.default_rng(0).uniform(size=(40, 28, 28, 1)).astype(np.float32)
+    y = np.arange(40) % 10
+    before = [w.numpy().copy() for w in model.weights]
+    row = batchnorm.watch(model, x, y)
+    assert set(row) == {"inference_accuracy", "training_mode_accuracy", "variance_ratio", "mean_shift", "finite_weights"}
+    assert 0 <= row["inference_accuracy"] <= 1 and row["finite_weights"] is True
+    expected = np.mean(np.argmax(model(x, training=False).numpy(), -1) == y)
+    assert row["inference_accuracy"] == pytest.approx(expected)
+    assert all(np.array_equal(a, w.numpy()) for a, w in zip(before, model.weights))
+    model.layers[-1].kernel.assign(np.full(model.layers[-1].kernel.shape, np.nan, np.float32))
+    assert batchnorm.watch(model, x, y)["finite_weights"] is False
+    plain = tf.keras.Sequential([tf.keras.Input((28, 28, 1)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(10)])
+    assert "variance_ratio" not in batchnorm.watch(plain, x, y)
+    with pytest.raises(ValueError, match="255"):
+        batchnorm.watch(model, x * 255, y)

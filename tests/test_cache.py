@@ -264,6 +264,8 @@ def test_every_model_a_lesson_asks_for_is_in_the_pretraining_list():
                            if c["cell_type"] == "code")
         asked = set(re.findall(r'zoo\.(?:get|metadata)\("([a-z0-9_]+)"\)', source))
         asked |= set(re.findall(r'"(capstone[a-z0-9_]*)"', source))
+        if "zoo.BN_RUNS" in source:                       # lesson 08 loads its fine-tuning runs by label
+            asked |= {name for name, _ in zoo.BN_RUNS.values()}
         listed = set(zoo.LESSON_MODELS.get(lesson, ())) | set(zoo.LESSON_MODELS_FULL.get(lesson, ()))
         assert asked <= listed, f"lesson {lesson} asks for {sorted(asked - listed)}, missing from zoo.LESSON_MODELS"
     assert set(zoo.lesson_models("full")) <= set(zoo.names())
@@ -280,3 +282,12 @@ def test_pretrain_trains_what_is_missing_and_skips_what_is_stored(cache, capsys)
     assert "quick mode: " in listing and "capstone_trades" in listing and "not trained yet" in listing
     with pytest.raises(SystemExit):
         pretrain.main(["--only", "no_such_model"])
+
+
+def test_lesson_08s_runs_are_distinct_zoo_models_with_the_qas_loop():
+    names_ = [name for name, _ in zoo.BN_RUNS.values()]
+    assert len(set(names_)) == len(names_) == 8 and set(names_) <= set(zoo.names())
+    settings = [json.dumps(zoo.settings(name), sort_keys=True) for name in names_]
+    assert len(set(settings)) == len(settings), "two runs with the same settings would be one model"
+    assert all(zoo.settings(name)["eps"] == 0.01 for name in names_)
+    assert zoo.settings("bn_clean")["adversarial"] is False and zoo.settings("bn_groupnorm")["source"] == "resnet_gn_source"
