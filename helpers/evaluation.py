@@ -304,7 +304,7 @@ def checklist(model, x: np.ndarray, y: np.ndarray, *, eps: float = 0.3, surrogat
     2. Accuracy does not rise as eps grows (PGD at eps/4, eps/2, 3eps/4, eps).
     3. An unbounded attack (eps = 1: every pixel free) drives accuracy to about 0.
     4. Random noise of the same size (a random sign pattern of size eps)
-       hurts less than the attack.
+       hurts no more than the attack, within ``tolerance``.
     5. White-box beats transfer: PGD with the model's own gradients is at least as
        strong as PGD crafted on ``surrogate`` (skipped if none).
     6. More steps and restarts no longer change the result: PGD on the margin loss
@@ -355,7 +355,7 @@ def checklist(model, x: np.ndarray, y: np.ndarray, *, eps: float = 0.3, surrogat
 
     noise = np.clip(x + eps * rng.choice([-1.0, 1.0], size=x.shape).astype(np.float32), 0, 1).astype(np.float32)
     acc_noise = accuracy(model, noise, y)
-    add("random noise hurts less than the attack", acc_noise >= acc_pgd - tolerance,
+    add("random noise hurts no more than the attack (within the tolerance)", acc_noise >= acc_pgd - tolerance,
         f"random ±eps noise {acc_noise:.1%}, PGD-{steps} {acc_pgd:.1%}",
         "random noise of the same size beats the attack: the attack's gradients carry no signal", True)
     bar.update()
@@ -429,7 +429,8 @@ def gradient_masking_suspected(table: pd.DataFrame) -> bool:
 # --------------------------------------------------------------------------- the independent referee
 
 def art_robust_accuracy(model, x: np.ndarray, y: np.ndarray, *, eps: float, attack: str = "apgd",
-                        max_iter: int = 100, restarts: int = 1, batch_size: int = 500, seed: int = 0) -> float:
+                        max_iter: int = 100, restarts: int = 1, batch_size: int = 500, seed: int = 0,
+                        progress: bool = True) -> float:
     """Accuracy under an attack of the Adversarial Robustness Toolbox (L-inf), the independent check of our PGD.
 
     ``attack``: ``"apgd"`` (Auto-PGD, cross-entropy and DLR losses, the
@@ -442,7 +443,8 @@ def art_robust_accuracy(model, x: np.ndarray, y: np.ndarray, *, eps: float, atta
     ``"square"`` (ART's Square attack alone, Andriushchenko et al. 2020: gradient-free random search over
     squares of the image moved by +-eps, ``max_iter`` queries per image, ``restarts`` runs; AutoAttack's
     black-box part, which it runs with 5,000 queries and 5 restarts).
-    Returns the accuracy (fraction 0..1) on the adversarial images.
+    Returns the accuracy (fraction 0..1) on the adversarial images. ``progress`` shows a bar over Auto-PGD's
+    two losses.
     """
     import warnings
 
@@ -457,7 +459,8 @@ def art_robust_accuracy(model, x: np.ndarray, y: np.ndarray, *, eps: float, atta
     if attack == "apgd":
         x_adv = x
         correct = np.ones(len(x), bool)
-        for loss in ("cross_entropy", "difference_logits_ratio"):
+        for loss in tqdm(("cross_entropy", "difference_logits_ratio"), desc="ART Auto-PGD (CE, DLR)", unit="loss",
+                         disable=not progress, leave=False):
             runner = AutoProjectedGradientDescent(classifier, norm=np.inf, eps=eps, eps_step=2 * eps, max_iter=max_iter,
                                                   nb_random_init=restarts, batch_size=batch_size, loss_type=loss,
                                                   verbose=False)

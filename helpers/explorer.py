@@ -103,24 +103,31 @@ class AttackExplorer:
         ax.set_xlim(0, 1.6)
         ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
         ax.set_xlabel("probability of the predicted class")
-        ax.legend(loc="lower right", fontsize=10)
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=10, frameon=False)   # above the bars, clear of their labels
         fig.suptitle(f"digit {index}: {attack} at L-inf eps {eps:.2f}, crafted on {self.source}")
         self.figure = fig
         return fig
 
-    def controls(self):
+    def controls(self, index: int = 0, attack: str | None = None, eps: float = 0.2):
         """Sliders for the digit and epsilon and a menu for the attack, redrawing the figure live.
 
-        Returns the ipywidgets box (display it as a cell's last line). Headless (CI, the website) it shows
-        its first drawing, with the default values.
+        They start at ``index``, ``attack`` (default the first) and ``eps``, the values of a :meth:`draw` above
+        them. Returns the ipywidgets box (display it as a cell's last line). Headless (CI, the website) it shows
+        its first drawing.
         """
+        start_attack = attack or next(iter(self.attack_set))
+        if start_attack not in self.attack_set:
+            raise ValueError(f"explorer: attack must be one of {', '.join(self.attack_set)}, got {attack!r}")
+        if not 0 <= index < len(self.x) or not 0 <= eps <= self.eps_max:
+            raise ValueError(f"explorer: index must be in 0..{len(self.x) - 1} and eps in [0, {self.eps_max}], "
+                             f"got {index} and {eps}")
         import ipywidgets as widgets
         from IPython.display import display
 
-        index = widgets.IntSlider(value=0, min=0, max=len(self.x) - 1, description="digit",
+        index = widgets.IntSlider(value=index, min=0, max=len(self.x) - 1, description="digit",
                                   continuous_update=False)
-        attack = widgets.Dropdown(options=list(self.attack_set), description="attack")
-        eps = widgets.FloatSlider(value=0.2, min=0.0, max=self.eps_max, step=0.02, description="epsilon",
+        attack = widgets.Dropdown(options=list(self.attack_set), value=start_attack, description="attack")
+        eps = widgets.FloatSlider(value=eps, min=0.0, max=self.eps_max, step=0.02, description="epsilon",
                                   continuous_update=False, readout_format=".2f")
         out = widgets.Output()
 

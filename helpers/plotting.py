@@ -291,7 +291,8 @@ def step_curves(runs: dict, panels: dict, *, x: str = "step", title: str | None 
     if not runs or not panels:
         raise ValueError("need at least one run and one panel")
     n = len(panels)
-    fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 4.2), squeeze=False, layout="constrained")
+    # at least 8.5 inches wide: one panel with a legend of long run names below it would otherwise be a sliver
+    fig, axes = plt.subplots(1, n, figsize=(max(4.6 * n, 8.5), 4.2), squeeze=False, layout="constrained")
     for ax, (column, panel_title) in zip(axes.flat, panels.items()):
         for name, table in runs.items():
             if column in table and x in table:

@@ -57,3 +57,14 @@ def test_bad_input_is_named(ui):
         explorer.AttackExplorer(ui.models, ui.x[..., 0], ui.y)
     with pytest.raises(ValueError, match="source 'robust' is not one of"):
         explorer.AttackExplorer(ui.models, ui.x, ui.y, source="robust")
+
+
+def test_controls_start_where_the_static_drawing_above_them_is(ui):
+    box = ui.controls(index=3, attack="PGD-20", eps=0.3)
+    index, attack, eps = box.children[0].children
+    assert (index.value, attack.value, eps.value) == (3, "PGD-20", 0.3)
+    assert "digit 3: PGD-20" in ui.figure._suptitle.get_text() and "eps 0.30" in ui.figure._suptitle.get_text()
+    with pytest.raises(ValueError, match="attack must be one of FGSM, PGD-20"):
+        ui.controls(attack="CW")
+    with pytest.raises(ValueError, match="index must be in 0..9"):
+        ui.controls(index=10)
