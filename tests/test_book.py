@@ -40,3 +40,22 @@ def test_execute_runs_a_notebook_in_quick_mode_and_keeps_its_outputs(tmp_path):
     book.execute(notebook, timeout=120)
     outputs = json.loads(notebook.read_text())["cells"][0]["outputs"]
     assert outputs and "quick 1" in "".join(outputs[0]["text"])
+
+
+def test_a_warning_a_lesson_prints_must_be_explained_in_its_markdown(tmp_path):
+    def lesson(markdown):
+        notebook = tmp_path / "lesson.ipynb"
+        notebook.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+            {"cell_type": "markdown", "id": "m", "metadata": {}, "source": markdown},
+            {"cell_type": "code", "id": "c", "metadata": {}, "execution_count": 1, "source": "x", "outputs": [
+                {"output_type": "stream", "name": "stderr",
+                 "text": "progress 10%|#\rWARNING:absl:Cannot perturb non-Tensor input: dict_keys(['label'])\n"
+                         "/x.py:3: UserWarning: something odd happened\n"}]}]}))
+        return notebook
+
+    found = book.unexplained_warnings(lesson("Nothing said."))
+    assert found == ["WARNING:absl:Cannot perturb non-Tensor input: dict_keys(['label'])",
+                     "/x.py:3: UserWarning: something odd happened"]
+    explained = lesson("NSL prints `Cannot perturb non-Tensor input: ...` because ...; "
+                       "and something odd happened, because ...")
+    assert book.unexplained_warnings(explained) == []

@@ -190,3 +190,11 @@ def test_every_lesson_gets_at_least_five_slides_and_every_section_begins_one(pat
     for cell, slide_type in zip(nb.cells, types):
         if cell.cell_type == "markdown" and re.match(r"\s*## ", cell.source):
             assert slide_type == "slide", f"{path.name} cell {cell.id} ({cell.source.splitlines()[0]!r})"
+
+
+def test_the_committed_lessons_carry_their_slide_metadata():
+    """After editing a lesson, run `python tools/slides.py notebooks/*.ipynb` (RISE reads what it writes)."""
+    lessons = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert len(lessons) == 9
+    problems = slides.check(lessons)
+    assert not problems, "stale slide metadata; run python tools/slides.py notebooks/*.ipynb:\n" + "\n".join(problems[:10])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -76,6 +77,29 @@ def execute(notebook: Path, timeout: int = 600) -> float:
     return time.perf_counter() - start
 
 
+_WARNING = re.compile(r"(?:^WARNING:[\w.]+:|\b\w*Warning: )(?P<message>.+)$")
+
+
+def unexplained_warnings(notebook: Path) -> list[str]:
+    """The library warnings an executed lesson printed (stderr) that none of its Markdown cells quotes.
+
+    A lesson may let a warning through only where it explains it: its Markdown must contain the warning's
+    message (its first 30 characters, after the ``WARNING:logger:`` or ``SomethingWarning:`` prefix).
+    """
+    cells = json.loads(notebook.read_text())["cells"]
+    prose = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    found = []
+    for cell in cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") != "stream" or output.get("name") != "stderr":
+                continue
+            for line in "".join(output["text"]).replace("\r", "\n").splitlines():
+                match = _WARNING.search(line.strip())
+                if match and match["message"].strip()[:30] not in prose and line.strip() not in found:
+                    found.append(line.strip())
+    return found
+
+
 def build(out: Path, *, run: bool = True) -> Path:
     """Build the site under ``out``; returns the HTML folder. Raises ``RuntimeError`` if a lesson is missing."""
     src = out / "src"
@@ -86,6 +110,11 @@ def build(out: Path, *, run: bool = True) -> Path:
         for notebook in tqdm(copied, desc="executing lessons (quick mode)", unit="lesson"):
             seconds = execute(notebook)
             tqdm.write(f"{notebook.name}: {seconds:.0f} s")
+        unexplained = {nb.name: unexplained_warnings(nb) for nb in copied}
+        unexplained = {name: lines for name, lines in unexplained.items() if lines}
+        if unexplained:
+            raise RuntimeError("warnings a lesson lets through without explaining them in its Markdown:\n" +
+                               "\n".join(f"  {name}: {line}" for name, lines in unexplained.items() for line in lines))
     html = out / "_build" / "html"
     if html.exists():
         shutil.rmtree(html)
