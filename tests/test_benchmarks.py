@@ -155,3 +155,7 @@ def test_notebook_times_sums_cells_per_notebook_and_flags_a_lesson_over_the_clas
     assert "| 08_batchnorm_pitfall | 105 | 1.8 | 75 | Cell 9 | NO |" in out     # one cell over 60 s
     with pytest.raises(SystemExit, match="make test"):
         notebook_times.main([str(tmp_path / "missing.xml")])
+    notebook_times.main([str(report), "--write", str(tmp_path / "t.md"), "--context", "models saved"])
+    written = (tmp_path / "t.md").read_text()
+    assert written.startswith("# How long each lesson takes") and "models saved" in written
+    assert "| 08_batchnorm_pitfall | 105 | 1.8 | 75 | Cell 9 | NO |" in written
