@@ -41,8 +41,11 @@ def test_follows_the_skeleton(path):
     assert "Builds on" in markdown[0] or path.name.startswith("01"), "the overview says what the lesson builds on"
     assert "quick mode" in markdown[0], "the overview says how long quick and full mode take"
     headings = [line for m in markdown for line in m.splitlines() if line.startswith("## ")]
-    for required in ("## Setup", "## Summary", "## References"):
+    for required in ("## Setup", "## Summary", "## Discuss", "## Exercises", "## References"):
         assert required in headings, f"{path.name} lacks a `{required}` section"
+    order = [headings.index(h) for h in ("## Summary", "## Discuss", "## Exercises")]
+    assert order == sorted(order), "Summary, then Discuss, then Exercises"
+    assert "exercises.check_" in "\n".join(code), "a coding exercise checks itself (helpers.exercises)"
     setup = code[0]
     assert "helpers.setup()" in setup, "the first code cell prints the one-line set-up report"
     assert setup.index("import helpers") < setup.find("import tensorflow") or "import tensorflow" not in setup, \
