@@ -50,7 +50,7 @@ def write_sources(src: Path) -> list[Path]:
     if src.exists():
         shutil.rmtree(src)
     (src / "lessons").mkdir(parents=True)
-    for name in ("_config.yml", "intro.md", "instructor.md"):
+    for name in ("_config.yml", "intro.md", "instructor.md", "reference.md"):
         shutil.copy(DOCS / name, src / name)
     shutil.copy(REPO / "README.md", src / "README.md")      # the lessons link to its sections
     copied = []
@@ -58,7 +58,8 @@ def write_sources(src: Path) -> list[Path]:
         copied.append(Path(shutil.copy(notebook, src / "lessons" / notebook.name)))
     toc = ["format: jb-book", "root: intro", "parts:", "  - caption: Lessons", "    chapters:"]
     toc += [f"      - file: lessons/{nb.stem}" for nb in copied]
-    toc += ["  - caption: Teaching and reference", "    chapters:", "      - file: instructor", "      - file: README"]
+    toc += ["  - caption: Teaching and reference", "    chapters:", "      - file: instructor", "      - file: reference",
+            "      - file: README"]
     (src / "_toc.yml").write_text("\n".join(toc) + "\n")
     return copied
 
