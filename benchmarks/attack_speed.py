@@ -15,7 +15,7 @@ import time
 import common  # noqa: I001  (first: it imports helpers, which must come before TensorFlow)
 import numpy as np
 import tensorflow as tf
-from helpers import attacks, data, evaluation, zoo
+from helpers import attacks, data, evaluation, referee, zoo
 
 EPS, STEP, STEPS, BATCH = 0.3, 0.01, 40, 500
 
@@ -55,7 +55,7 @@ def main():
             m, xb, yb, eps=EPS, steps=STEPS, step_size=STEP), batch_size=BATCH, progress=False)
 
     from art.attacks.evasion import ProjectedGradientDescent
-    art_attack = ProjectedGradientDescent(evaluation.art_classifier(model), norm=np.inf, eps=EPS, eps_step=STEP,
+    art_attack = ProjectedGradientDescent(referee.art_classifier(model), norm=np.inf, eps=EPS, eps_step=STEP,
                                           max_iter=STEPS, num_random_init=1, batch_size=BATCH, verbose=False)
 
     def theirs(n=len(x)):

@@ -15,15 +15,16 @@
   run that trains the model and kept with it, as this machine's speed varies from day to day).
 
 The model is the zoo's ``capstone`` (``helpers/zoo.py``) or, with ``--model``, one of
-lesson 09's comparisons; it is saved as a plain Keras model under ``artifacts/models/``
+lesson 09's comparisons, the champion (``zoo.CHAMPION``) or a research run of
+``experiments/capstone/``; it is saved as a plain Keras model under ``artifacts/models/``
 so anyone can attack it with their own tools:
 
     ADVLAB_DATA_DIR=/path/to/mnist .venv/bin/python benchmarks/capstone.py            # train if absent, evaluate
     ADVLAB_DATA_DIR=/path/to/mnist .venv/bin/python benchmarks/capstone.py --train-only
     ADVLAB_DATA_DIR=/path/to/mnist .venv/bin/python benchmarks/capstone.py --model capstone_trades
 
-``--model`` picks one of lesson 09's comparisons (the capstone recipe with one
-idea changed); results go to ``artifacts/benchmarks/<model>[-<tag>]-<mode>.json``
+``--model`` picks one of those runs (the capstone recipe with one idea changed,
+see ``experiments/capstone/README.md``); results go to ``artifacts/benchmarks/<model>[-<tag>]-<mode>.json``
 and ``.md`` (``--tag`` keeps a partial run, e.g. ``--apgd-images 0``, apart).
 
 AutoAttack on 1,000 images of the deeper networks takes about 3 hours here, so
@@ -41,6 +42,8 @@ import common  # noqa: I001  (first: it imports helpers, which must come before 
 import art
 import numpy as np
 from helpers import attacks, data, evaluation, training, zoo
+
+import experiments.capstone  # noqa: E402  (importable from the repository root, which common puts on sys.path)
 
 EPS = 0.3
 
@@ -105,8 +108,10 @@ def get_and_time(name: str, time_standard_epoch, *, retrain: bool = False):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", default="capstone", choices=["capstone", *zoo.CAPSTONE_VARIANTS],
-                        help="the zoo model to train and evaluate (lesson 09's comparisons are capstone_*)")
+    research = experiments.capstone.register()         # the runs of experiments/capstone/ beyond the zoo's
+    parser.add_argument("--model", default="capstone", choices=["capstone", *zoo.CAPSTONE_VARIANTS, *research],
+                        help=f"the run to train and evaluate: the zoo's (champion: {zoo.CHAMPION}) or a research "
+                             "run of experiments/capstone/")
     parser.add_argument("--tag", default="", help="added to the output's name, to keep a partial run's results apart")
     parser.add_argument("--retrain", action="store_true")
     parser.add_argument("--train-only", action="store_true")

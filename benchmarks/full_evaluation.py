@@ -24,7 +24,7 @@ import common  # noqa: I001  (first: it imports helpers, which must come before 
 import dataclasses
 
 import numpy as np
-from helpers import attacks, config, data, evaluation, zoo
+from helpers import attacks, config, data, evaluation, nsl, referee, zoo
 
 MODELS = ("base", "nsl", "pgd_at")
 EPSILONS = (0.1, 0.2, 0.3)
@@ -49,23 +49,21 @@ def main():
     rows, checklists = [], {}
     for eps in EPSILONS:
         started = time.perf_counter()
-        seed = evaluation.seed_tutorial_accuracy(base, models, x, y, dataclasses.replace(hp, adv_step_size=eps))
+        seed = nsl.seed_tutorial_accuracy(base, models, x, y, dataclasses.replace(hp, adv_step_size=eps))
         for name, model in models.items():
             t0 = time.perf_counter()
             row = {"model": name, "eps": eps, "clean": evaluation.accuracy(model, x, y),
                    "seed attack (transfer from base, 1 step)": seed[name]}
             pgd40 = functools.partial(attacks.pgd, eps=eps, steps=40)
             row["PGD-40"] = evaluation.robust_accuracy(model, x[:n40], y[:n40], pgd40, progress=False)
-            xs, ys = x[:args.strong_images], y[:args.strong_images]
-            strong = [functools.partial(attacks.pgd, eps=eps, steps=100, restarts=5, loss=loss)
-                      for loss in ("ce", "margin")]
-            ce, cw = (evaluation.survivors(model, xs, ys, attack) for attack in strong)
-            row["PGD-100 x5 (CE)"] = float(np.mean(ce))
-            row["strongest PGD (CE or margin, 100 x5)"] = float(np.mean(ce & cw))
+            strong = evaluation.strongest_pgd(model, x[:args.strong_images], y[:args.strong_images], eps=eps,
+                                              progress=False)
+            row["PGD-100 x5 (CE)"] = float(np.mean(strong.survivors["ce"]))
+            row["strongest PGD (CE or margin, 100 x5)"] = strong.accuracy
             nr = args.referee_images
-            row["ART Auto-PGD (CE+DLR, 100 it)"] = evaluation.art_robust_accuracy(model, x[:nr], y[:nr], eps=eps,
+            row["ART Auto-PGD (CE+DLR, 100 it)"] = referee.robust_accuracy(model, x[:nr], y[:nr], eps=eps,
                                                                                   attack="apgd")
-            row["our strongest PGD on the referee's images"] = float(np.mean((ce & cw)[:nr]))
+            row["our strongest PGD on the referee's images"] = float(np.mean(strong.worst[:nr]))
             row["seconds"] = round(time.perf_counter() - t0, 1)
             rows.append(row)
             print({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()}, flush=True)

@@ -12,7 +12,7 @@ import argparse
 import functools
 
 import common
-from helpers import attacks, config, data, evaluation, zoo
+from helpers import attacks, config, data, evaluation, nsl, zoo
 
 SEED_PUBLISHED = {"base": {"clean": 0.989, "seed attack": "about 0.50"},
                   "nsl": {"clean": 0.992, "seed attack": "about 0.95"}}
@@ -25,7 +25,7 @@ def main():
     hp = config.hparams()
     models = {name: zoo.get(name) for name in ("base", "nsl")}
     x, y = data.load_normalized("test")
-    seed_attack = evaluation.seed_tutorial_accuracy(models["base"], models, x, y, hp)
+    seed_attack = nsl.seed_tutorial_accuracy(models["base"], models, x, y, hp)
     xp, yp = x[:args.images], y[:args.images]
     rows = []
     for name, model in models.items():

@@ -27,6 +27,8 @@ import art
 import numpy as np
 from helpers import attacks, data, evaluation, training, zoo
 
+import experiments.capstone  # noqa: E402  (importable from the repository root, which common puts on sys.path)
+
 EPS = 0.3
 
 
@@ -75,6 +77,7 @@ def finetune(name: str, model, start: str | None) -> float:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    experiments.capstone.register()                     # the default is a research run of experiments/capstone/
     parser.add_argument("--model", default="capstone_trades_smallcnn_shift18", choices=zoo.names())
     parser.add_argument("--images", type=int, default=1000)
     parser.add_argument("--queries", type=int, default=1000, help="Square's queries per image (AutoAttack: 5,000)")

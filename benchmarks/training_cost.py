@@ -13,7 +13,7 @@ import argparse
 import time
 
 import common
-from helpers import config, data, models, training
+from helpers import config, data, models, nsl, training
 
 METHODS = {
     "standard": None,
@@ -45,7 +45,7 @@ def main():
             model.fit(warm, epochs=1, verbose=0)
             fit = lambda: model.fit(timed, epochs=1, verbose=0)  # noqa: E731
         elif settings == "nsl":
-            adv = training.nsl_wrap(model, hp)
+            adv = nsl.wrap(model, hp)
             adv.fit(warm.map(data.convert_to_dictionaries), epochs=1, verbose=0)
             fit = lambda: adv.fit(timed.map(data.convert_to_dictionaries), epochs=1, verbose=0)  # noqa: E731
         else:

@@ -2,7 +2,15 @@
 
 ``import helpers`` first runs :mod:`helpers.compat`, which makes TensorFlow
 2.21, tf-keras and NSL 1.4.0 work together; then the lessons' modules can be
-imported as ``from helpers import data, models, zoo, ...``.
+imported as ``from helpers import data, models, zoo, ...``. One job per module:
+
+- ``zoo``: the lessons' named models, loaded or trained;
+- ``training``: standard and adversarial training (``training.METHODS``), distillation;
+- ``nsl``: Neural Structured Learning's adversarial regularisation and the seed tutorial's attack;
+- ``evaluation``: accuracy, robust accuracy, the strongest PGD, the checklist;
+- ``referee``: the Adversarial Robustness Toolbox's attacks (Auto-PGD, AutoAttack, Square) as the referee;
+- ``exercises``, ``explorer``, ``batchnorm``: lesson-specific checks and tools;
+- ``attacks``, ``data``, ``models``, ``plotting``, ``inputs``: the ground floor; ``config``, ``compat``: settings.
 """
 from . import compat  # noqa: F401  (must come first: sets up TensorFlow)
 from . import config  # noqa: F401

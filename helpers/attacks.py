@@ -50,7 +50,8 @@ _TINY = 1e-12
 
 # --------------------------------------------------------------------------- validation, in one place
 
-def _norm(norm) -> str:
+def norm_name(norm) -> str:
+    """The canonical name of a norm, ``"inf"`` or ``"2"``, from any alias (``"linf"``, ``np.inf``, ``"l2"``, 2)."""
     key = norm.lower() if isinstance(norm, str) else norm
     try:
         return _NORM_ALIASES[key]
@@ -61,7 +62,7 @@ def _norm(norm) -> str:
 def _validate(model, x, y, *, eps, norm="inf", steps=1, step_size=None, restarts=1, loss="ce",
               targeted=False, caller="attack"):
     """Check an attack's arguments; return ``(x, y, norm)`` as tensors and a canonical norm name."""
-    norm = _norm(norm)
+    norm = norm_name(norm)
     if not np.isfinite(eps) or eps < 0:
         raise ValueError(f"eps must be a finite number >= 0 (in units of images in [0, 1]), got {eps}")
     if int(steps) != steps or steps < 1:
@@ -116,7 +117,7 @@ def _per_example_norm(t: tf.Tensor, order: str) -> tf.Tensor:
     return tf.sqrt(tf.reduce_sum(tf.square(t), axis=axes, keepdims=True))
 
 
-def _step_direction(grad: tf.Tensor, norm: str) -> tf.Tensor:
+def step_direction(grad: tf.Tensor, norm: str) -> tf.Tensor:
     """Steepest ascent direction of unit size in ``norm``: sign(g) for L-infinity, g/||g||_2 for L2."""
     if norm == "inf":
         return tf.sign(grad)
@@ -213,7 +214,7 @@ def pgd_graph(model, x, y, eps, step_size, steps, norm: str, loss: str = "ce", t
 
     def step(i, x_adv):
         _, grad = input_gradient(model, x_adv, y, loss, targeted, training)
-        x_next = project(x_adv + step_size * _step_direction(grad, norm), x, eps, norm)
+        x_next = project(x_adv + step_size * step_direction(grad, norm), x, eps, norm)
         return i + 1, tf.stop_gradient(x_next)
 
     # An explicit while_loop (not a Python loop) so the graph stays small and `steps` may be a tensor.
@@ -234,7 +235,7 @@ def _pgd_compiled(model, x, y, eps, step_size, steps, norm, loss, targeted, rand
 @tf.function(reduce_retracing=True)
 def _fgm_compiled(model, x, y, eps, norm, loss, targeted):
     _, grad = input_gradient(model, x, y, loss, targeted)
-    return project(x + eps * _step_direction(grad, norm), x, eps, norm)
+    return project(x + eps * step_direction(grad, norm), x, eps, norm)
 
 
 # --------------------------------------------------------------------------- the attacks

@@ -6,6 +6,7 @@ writes that description, and tables carry it in their columns.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from typing import Callable
@@ -19,26 +20,31 @@ from . import attacks, inputs
 from .config import PROGRESS_INTERVAL_S
 
 
-def _checked(x, y, where: str, *, y_optional: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+def _checked(x, y, where: str, *, y_optional: bool = False,
+             unit_range: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """Images and labels checked by :mod:`helpers.inputs` (the one validation of every public entry here)."""
-    x = inputs.images(x, where=f"evaluation.{where}")
-    if y is None and y_optional:
-        return x, None
-    return x, inputs.labels(y, len(x), where=f"evaluation.{where}")
+    return inputs.images_and_labels(x, y, where=f"evaluation.{where}", y_optional=y_optional, unit_range=unit_range)
 
 
-def predict_labels(model, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
-    """Predicted classes (n,) for float32 images (n, 28, 28, 1) in [0, 1]; inference mode."""
-    x = inputs.images(x, where="evaluation.predict_labels")
+def predict_labels(model, x: np.ndarray, batch_size: int = 500, *, unit_range: bool = True) -> np.ndarray:
+    """Predicted classes (n,) for float32 images (n, 28, 28, 1) in [0, 1]; inference mode.
+
+    ``unit_range=False`` accepts images outside [0, 1] (lesson 08's low-contrast domain).
+    """
+    x = inputs.images(x, where="evaluation.predict_labels", unit_range=unit_range)
     out = [np.argmax(model(x[i:i + batch_size], training=False).numpy(), axis=-1)
            for i in range(0, len(x), batch_size)]
     return np.concatenate(out) if out else np.zeros((0,), np.int64)
 
 
-def accuracy(model, x: np.ndarray, y: np.ndarray, batch_size: int = 500) -> float:
-    """Clean accuracy (fraction in 0..1) on float32 images (n, 28, 28, 1) in [0, 1] with integer labels (n,)."""
-    x, y = _checked(x, y, "accuracy")
-    return float(np.mean(predict_labels(model, x, batch_size) == y))
+def accuracy(model, x: np.ndarray, y: np.ndarray, batch_size: int = 500, *, unit_range: bool = True) -> float:
+    """Clean accuracy (fraction in 0..1) on float32 images (n, 28, 28, 1) in [0, 1] with integer labels (n,).
+
+    The one clean-accuracy function of the course (the zoo's too); the model runs in inference mode, in
+    batches of ``batch_size``. ``unit_range=False`` accepts images outside [0, 1] (lesson 08's domain).
+    """
+    x, y = _checked(x, y, "accuracy", unit_range=unit_range)
+    return float(np.mean(predict_labels(model, x, batch_size, unit_range=unit_range) == y))
 
 
 def attack_all(model, x: np.ndarray, y: np.ndarray | None, attack: Callable, *, batch_size: int = 500,
@@ -71,6 +77,100 @@ def survivors(model, x: np.ndarray, y: np.ndarray, attack: Callable, *, batch_si
     return predict_labels(model, x_adv, batch_size) == y
 
 
+STRONGEST_PGD_LOSSES = ("ce", "margin")
+
+
+def _strongest_settings(eps, steps, restarts, losses, where: str) -> tuple:
+    """The strongest PGD's settings checked once: ``(eps, steps, restarts, losses)``; ``ValueError`` otherwise."""
+    losses = (losses,) if isinstance(losses, str) else tuple(losses)
+    if not losses or len(set(losses)) != len(losses) or not set(losses) <= set(attacks.LOSSES):
+        raise ValueError(f"evaluation.{where}: losses must be distinct names among {', '.join(attacks.LOSSES)}, "
+                         f"got {losses!r}")
+    if not np.isfinite(eps) or eps <= 0:
+        raise ValueError(f"evaluation.{where}: eps must be > 0 (in units of images in [0, 1]), got {eps}")
+    for name, value in (("steps", steps), ("restarts", restarts)):
+        if int(value) != value or value < 1:
+            raise ValueError(f"evaluation.{where}: {name} must be an integer >= 1, got {value}")
+    return float(eps), int(steps), int(restarts), losses
+
+
+def strongest_pgd_attacks(eps: float, *, steps: int = 100, restarts: int = 5,
+                          losses=STRONGEST_PGD_LOSSES) -> dict[str, Callable]:
+    """The attacks of :func:`strongest_pgd`, one per loss: ``{loss: attack}``, each ``attack(model, x, y) -> x_adv``.
+
+    Each is :func:`attacks.pgd` at L-inf ``eps`` (pixel units, images in [0, 1]) with ``steps`` steps of
+    2.5 eps / steps from ``restarts`` random starts, on the loss ``"ce"`` (cross-entropy) or ``"margin"``
+    (Carlini-Wagner, on logits). For a caller that runs the losses one at a time (and keeps each).
+    """
+    eps, steps, restarts, losses = _strongest_settings(eps, steps, restarts, losses, "strongest_pgd_attacks")
+    return {loss: functools.partial(attacks.pgd, eps=eps, steps=steps, restarts=restarts, loss=loss)
+            for loss in losses}
+
+
+def strongest_pgd_threat_model(eps: float, n_images: int, *, steps: int = 100, restarts: int = 5,
+                               losses=STRONGEST_PGD_LOSSES) -> str:
+    """The one-line threat model of :func:`strongest_pgd` on ``n_images`` images, for example
+
+    ``"L-inf PGD, eps 0.3, 100 steps of 2.5·eps/100, 5 restarts, CE and margin losses, per-image worst case,
+    1,000 images"``.
+    """
+    eps, steps, restarts, losses = _strongest_settings(eps, steps, restarts, losses, "strongest_pgd_threat_model")
+    names = " and ".join({"ce": "CE", "margin": "margin"}[loss] for loss in losses)
+    several = len(losses) > 1
+    return (f"L-inf PGD, eps {eps:g}, {steps} steps of 2.5·eps/{steps}, {restarts} restart"
+            f"{'s' if restarts != 1 else ''}, {names} loss{'es, per-image worst case' if several else ''}, "
+            f"{n_images:,} images")
+
+
+@dataclasses.dataclass(frozen=True)
+class StrongestPGD:
+    """What :func:`strongest_pgd` found, per image: ``survivors[loss]`` and ``worst``, bool arrays (n,)."""
+
+    survivors: dict            # loss -> (n,) bool: still classified correctly after that loss's PGD
+    worst: np.ndarray          # (n,) bool: survived every loss (the robust images)
+    eps: float
+    steps: int
+    restarts: int
+    losses: tuple
+
+    @property
+    def accuracy(self) -> float:
+        """Robust accuracy under the per-image worst case (fraction 0..1)."""
+        return float(np.mean(self.worst))
+
+    def threat_model(self) -> str:
+        """This run's threat model in one line (:func:`strongest_pgd_threat_model`)."""
+        return strongest_pgd_threat_model(self.eps, len(self.worst), steps=self.steps, restarts=self.restarts,
+                                          losses=self.losses)
+
+
+def strongest_pgd(model, x: np.ndarray, y: np.ndarray, *, eps: float, steps: int = 100, restarts: int = 5,
+                  losses=STRONGEST_PGD_LOSSES, batch_size: int = 500, progress: bool = True) -> StrongestPGD:
+    """The course's strongest PGD evaluation, written once: per image, PGD on each loss, and the worst case.
+
+    Threat model: L-infinity, budget ``eps`` in pixel units (images in [0, 1]), white-box, untargeted.
+    For each loss in ``losses`` (``"ce"``: cross-entropy; ``"margin"``: the Carlini-Wagner margin on
+    logits, which a saturated softmax cannot hide), :func:`attacks.pgd` with ``steps`` steps of
+    2.5 eps / steps from ``restarts`` uniform random starts (a restart only for the images earlier ones
+    left standing), in that order. An image counts as robust only if it survives **every** loss:
+    ``worst = AND over losses``, the number to report (Madry et al. 2018; Carlini et al. 2019).
+
+    ``x``: float32 images (n, 28, 28, 1) in [0, 1]; ``y``: integer labels (n,). Returns a
+    :class:`StrongestPGD`: ``survivors[loss]`` and ``worst`` are bool arrays (n,); ``.accuracy`` is the
+    worst-case robust accuracy (0..1) and ``.threat_model()`` the line to print beside it. Costs
+    ``len(losses) * restarts * steps`` gradient steps per image at most (measured: 2.5 to 3 minutes per
+    loss for 1,000 images of lesson 09's TRADES network on 2 CPU cores, robust images cost the most).
+    """
+    eps, steps, restarts, losses = _strongest_settings(eps, steps, restarts, losses, "strongest_pgd")
+    x, y = _checked(x, y, "strongest_pgd")
+    strong = strongest_pgd_attacks(eps, steps=steps, restarts=restarts, losses=losses)
+    masks = {loss: survivors(model, x, y, attack, batch_size=batch_size)
+             for loss, attack in tqdm(strong.items(), desc=f"PGD-{steps}x{restarts}", unit="loss",
+                                      disable=not progress, leave=False)}
+    return StrongestPGD(survivors=masks, worst=np.logical_and.reduce(list(masks.values())), eps=eps, steps=steps,
+                        restarts=restarts, losses=losses)
+
+
 def robust_accuracy(model, x: np.ndarray, y: np.ndarray, attack: Callable, *, batch_size: int = 500,
                     progress: bool = True, return_adversarial: bool = False):
     """Accuracy of ``model`` on ``attack``'s adversarial versions of ``x`` (fraction in 0..1).
@@ -97,7 +197,7 @@ def threat_model(attack: Callable, n_images: int) -> str:
     """
     kw = dict(attack.keywords) if isinstance(attack, functools.partial) else {}
     name = _attack_name(attack).upper()
-    norm = attacks._norm(kw.get("norm", "inf"))
+    norm = attacks.norm_name(kw.get("norm", "inf"))
     parts = [f"{'L-inf' if norm == 'inf' else 'L2'} {name}", f"eps {kw.get('eps', '?')}"]
     if name == "PGD":
         restarts = kw.get("restarts", 1)
@@ -115,59 +215,6 @@ def timed(fn: Callable, *args, **kwargs):
     start = time.perf_counter()
     result = fn(*args, **kwargs)
     return result, time.perf_counter() - start
-
-
-def art_classifier(model, input_shape=(28, 28, 1), num_classes: int = 10):
-    """The model wrapped as the Adversarial Robustness Toolbox's ``TensorFlowV2Classifier``.
-
-    Cross-entropy on logits, inputs clipped to [0, 1]: the independent
-    referee for our own attacks.
-    """
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # ART warns that PyTorch is absent; it is not needed here
-        from art.estimators.classification import TensorFlowV2Classifier
-
-    return TensorFlowV2Classifier(model=model, nb_classes=num_classes, input_shape=input_shape,
-                                  loss_object=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                                  clip_values=(0.0, 1.0))
-
-
-def seed_tutorial_perturb(source_model, x: np.ndarray, y: np.ndarray, hparams,
-                          batch_size: int | None = None) -> np.ndarray:
-    """The seed NSL tutorial's perturbed test images, exactly, as one float32 array like ``x``.
-
-    The perturbations come from ``source_model`` (the tutorial uses the *base*
-    model) through a reference ``nsl.keras.AdversarialRegularization`` and its
-    ``perturb_on_batch`` (one L-inf step of ``hparams.adv_step_size``), then
-    clipped to [0, 1]. Shown to any other model, they are a **transfer** attack.
-    """
-    from . import training
-    from .config import IMAGE_KEY, LABEL_KEY
-
-    x, y = _checked(x, y, "seed_tutorial_perturb")
-    reference = training.nsl_wrap(source_model, hparams)
-    batch_size = batch_size or hparams.batch_size
-    out = np.empty_like(np.asarray(x, np.float32))
-    for i in range(0, len(x), batch_size):
-        batch = {IMAGE_KEY: tf.constant(x[i:i + batch_size]), LABEL_KEY: tf.constant(y[i:i + batch_size])}
-        out[i:i + batch_size] = tf.clip_by_value(reference.perturb_on_batch(batch)[IMAGE_KEY], 0.0, 1.0).numpy()
-    return out
-
-
-def seed_tutorial_accuracy(source_model, models: dict, x: np.ndarray, y: np.ndarray, hparams,
-                           batch_size: int | None = None) -> dict:
-    """The seed NSL tutorial's robustness check: accuracy of each model on :func:`seed_tutorial_perturb`'s images.
-
-    For every model other than ``source_model`` this is a **transfer**
-    attack. Returns ``{name: accuracy}``.
-    """
-    batch_size = batch_size or hparams.batch_size
-    perturbed = seed_tutorial_perturb(source_model, x, y, hparams, batch_size)
-    # Predict in the tutorial's batches too: a different batch size can change the float arithmetic of a
-    # convolution, and with it the prediction of an image sitting exactly on a decision boundary.
-    return {name: accuracy(model, perturbed, y, batch_size) for name, model in models.items()}
 
 
 def loss_along_direction(model, x: np.ndarray, y: np.ndarray, direction: np.ndarray, steps) -> np.ndarray:
@@ -224,7 +271,7 @@ def evaluate_attack(model, x: np.ndarray, y: np.ndarray, attack: Callable, *, pr
     acc, x_adv = robust_accuracy(model, x, y, attack, batch_size=batch_size, progress=progress,
                                  return_adversarial=True)
     kw = dict(attack.keywords) if isinstance(attack, functools.partial) else {}
-    return {"attack": _attack_name(attack), "norm": attacks._norm(kw.get("norm", "inf")), "eps": kw.get("eps"),
+    return {"attack": _attack_name(attack), "norm": attacks.norm_name(kw.get("norm", "inf")), "eps": kw.get("eps"),
             "steps": kw.get("steps", 1 if _attack_name(attack) == "fgsm" else None), "restarts": kw.get("restarts", 1),
             "accuracy": acc, "success_rate": success_rate(model, x, x_adv, y, batch_size),
             **{f"mean_{k}": v for k, v in perturbation_norms(x, x_adv).items()},
@@ -424,112 +471,3 @@ def zero_gradient_fraction(model, x: np.ndarray, y: np.ndarray, *, loss: str = "
 def gradient_masking_suspected(table: pd.DataFrame) -> bool:
     """True when any failed check of :func:`checklist` points at gradient masking."""
     return bool(table["flags_masking"].any())
-
-
-# --------------------------------------------------------------------------- the independent referee
-
-def art_robust_accuracy(model, x: np.ndarray, y: np.ndarray, *, eps: float, attack: str = "apgd",
-                        max_iter: int = 100, restarts: int = 1, batch_size: int = 500, seed: int = 0,
-                        progress: bool = True) -> float:
-    """Accuracy under an attack of the Adversarial Robustness Toolbox (L-inf), the independent check of our PGD.
-
-    ``attack``: ``"apgd"`` (Auto-PGD, cross-entropy and DLR losses, the
-    strongest white-box parts of AutoAttack, minutes for 1,000 images),
-    ``"autoattack"`` (ART's AutoAttack with its default attacks including
-    Square; slow: 4 to 40 minutes per 200 images on 2 CPU cores, longer for
-    more robust models, since Square runs on every image still standing;
-    :func:`autoattack` also says which of its attacks broke each image first), or
-    ``"pgd"`` (ART's PGD, ``max_iter`` steps of 2.5·eps/max_iter, ``restarts`` random starts), or
-    ``"square"`` (ART's Square attack alone, Andriushchenko et al. 2020: gradient-free random search over
-    squares of the image moved by +-eps, ``max_iter`` queries per image, ``restarts`` runs; AutoAttack's
-    black-box part, which it runs with 5,000 queries and 5 restarts).
-    Returns the accuracy (fraction 0..1) on the adversarial images. ``progress`` shows a bar over Auto-PGD's
-    two losses.
-    """
-    import warnings
-
-    x, y = _checked(x, y, "art_robust_accuracy")
-    if attack == "autoattack":
-        return autoattack(model, x, y, eps=eps, batch_size=batch_size, seed=seed)["accuracy"]
-    np.random.seed(seed)
-    classifier = art_classifier(model)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from art.attacks.evasion import AutoProjectedGradientDescent, ProjectedGradientDescent, SquareAttack
-    if attack == "apgd":
-        x_adv = x
-        correct = np.ones(len(x), bool)
-        for loss in tqdm(("cross_entropy", "difference_logits_ratio"), desc="ART Auto-PGD (CE, DLR)", unit="loss",
-                         disable=not progress, leave=False):
-            runner = AutoProjectedGradientDescent(classifier, norm=np.inf, eps=eps, eps_step=2 * eps, max_iter=max_iter,
-                                                  nb_random_init=restarts, batch_size=batch_size, loss_type=loss,
-                                                  verbose=False)
-            candidate = runner.generate(x, y=y)
-            still = predict_labels(model, candidate) == y
-            x_adv = np.where((correct & ~still)[:, None, None, None], candidate, x_adv)
-            correct &= still
-        return float(np.mean(correct & (predict_labels(model, x_adv) == y)))
-    if attack == "pgd":
-        runner = ProjectedGradientDescent(classifier, norm=np.inf, eps=eps, eps_step=2.5 * eps / max_iter,
-                                          max_iter=max_iter, num_random_init=restarts, batch_size=batch_size,
-                                          verbose=False)
-    elif attack == "square":
-        runner = SquareAttack(classifier, norm=np.inf, eps=eps, max_iter=max_iter, p_init=0.8, nb_restarts=restarts,
-                              batch_size=batch_size, verbose=False)
-    else:
-        raise ValueError(f"unknown attack {attack!r}; use 'apgd', 'autoattack', 'pgd' or 'square'")
-    return accuracy(model, runner.generate(x, y=y), y)
-
-
-def _art_attack_name(attack) -> str:
-    """A short name for one of ART's attacks: its class name, with Auto-PGD's loss (``APGD-CE``, ``APGD-DLR``)."""
-    name = type(attack).__name__
-    if name == "AutoProjectedGradientDescent":
-        return {"cross_entropy": "APGD-CE", "difference_logits_ratio": "APGD-DLR"}.get(attack.loss_type,
-                                                                                      f"APGD-{attack.loss_type}")
-    return name.replace("Attack", "") or name
-
-
-def autoattack(model, x: np.ndarray, y: np.ndarray, *, eps: float, batch_size: int = 500, seed: int = 0) -> dict:
-    """ART's AutoAttack (L-inf, its default attacks, untargeted), and which of its attacks broke each image first.
-
-    ``x``: images (N, H, W, C) in [0, 1]; ``y``: integer labels (N,); ``eps``: the L-inf budget in pixel
-    units. ART runs Auto-PGD on the cross-entropy (``APGD-CE``), then on the DLR loss (``APGD-DLR``), 100
-    iterations and 5 restarts each (every restart from a uniform random point of the eps-ball) with a first
-    step of eps/4, then DeepFool, then Square (5,000 queries, 5 restarts), each on the images all earlier ones
-    left standing, and keeps a find only when it is misclassified and inside the ball (ART allows 1e-4 of eps
-    over); so an image is credited to the first attack that broke it. Slow: 4 to 40 minutes per 200 images on
-    2 CPU cores, the more the more robust the model (the capstone about 10, the deeper TRADES networks 20 to
-    40): Square runs on every image still standing.
-
-    Returns a dict:
-
-    - ``accuracy``: the fraction (0..1) of the N images our model still classifies correctly on ``x_adv``;
-    - ``images``: N; ``misclassified_clean``: images wrong before any attack;
-    - ``found_by``: attack name -> the number of images it broke first, every attack in ART's order
-      (``APGD-CE``, ``APGD-DLR``, ``DeepFool``, ``Square``), 0 when it broke none;
-    - ``first_broken_by``: per image (N,), the index into ``found_by`` of the attack that broke it, -1 when
-      none did, -2 when it was wrong to begin with (ART's ``best_attacks``);
-    - ``x_adv``: float32, the shape of ``x``: the adversarial image where an attack broke it, else ``x`` itself.
-
-    ``accuracy * images`` equals ``images - misclassified_clean - sum(found_by)`` (up to a prediction at a tie
-    that flips between ART's pass and ours, which a caller can check against ``first_broken_by``).
-    """
-    import warnings
-
-    x, y = _checked(x, y, "autoattack")
-    eps = float(eps)                # ART refuses numpy floats
-    if not eps > 0:
-        raise ValueError(f"eps must be > 0, got {eps}")
-    np.random.seed(seed)
-    classifier = art_classifier(model)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from art.attacks.evasion import AutoAttack
-    runner = AutoAttack(classifier, norm=np.inf, eps=eps, eps_step=eps / 4, batch_size=int(batch_size))
-    x_adv = runner.generate(x, y=y).astype(np.float32)
-    best = np.asarray(runner.best_attacks, dtype=int)
-    found_by = {_art_attack_name(a): int(np.sum(best == i)) for i, a in enumerate(runner.attacks)}
-    return {"accuracy": accuracy(model, x_adv, y), "images": len(x),
-            "misclassified_clean": int(np.sum(best == runner.SAMPLE_MISCLASSIFIED)),
-            "found_by": found_by, "first_broken_by": best, "x_adv": x_adv}

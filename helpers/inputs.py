@@ -7,6 +7,7 @@ to fix it, instead of a wrong number, a NumPy broadcast, or a TensorFlow abort.
 - :func:`images`: float32 (float64 is cast) in [0, 1], shape
   ``(batch, height, width, channels)``, finite, non-empty.
 - :func:`labels`: integer class indices, shape ``(batch,)``.
+- :func:`images_and_labels`: both, one label per image.
 - :func:`logits_model`: warns once per model that ends in a softmax
   (attacks and the training losses need logits).
 
@@ -83,6 +84,15 @@ def labels(y, n: int, *, where: str, num_classes: int = NUM_CLASSES) -> np.ndarr
     if n and (y_np.min() < 0 or y_np.max() >= num_classes):
         raise ValueError(f"{where}: labels must be in 0..{num_classes - 1}, found {y_np.min()}..{y_np.max()}")
     return y_np.astype(np.int64, copy=False)
+
+
+def images_and_labels(x, y, *, where: str, y_optional: bool = False,
+                      unit_range: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(images(x), labels(y))`` checked together, the labels one per image; ``y`` may be None if ``y_optional``."""
+    x_np = images(x, where=where, unit_range=unit_range)
+    if y is None and y_optional:
+        return x_np, None
+    return x_np, labels(y, len(x_np), where=where)
 
 
 _WARNED: set[int] = set()

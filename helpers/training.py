@@ -1,4 +1,4 @@
-"""Training: standard training, NSL's adversarial regularisation, hand-written adversarial training, distillation.
+"""Training: standard training, hand-written adversarial training, distillation (NSL's is in :mod:`helpers.nsl`).
 
 All trainers take batched ``tf.data`` pipelines of ``(image, label)`` with
 float32 images (batch, 28, 28, 1) in [0, 1], show a progress bar (tqdm),
@@ -14,7 +14,7 @@ import tensorflow as tf
 from tqdm.keras import TqdmCallback
 
 from . import attacks, inputs, models
-from .config import LABEL_KEY, PROGRESS_INTERVAL_S, HParams
+from .config import PROGRESS_INTERVAL_S, HParams
 
 
 def progress_bar(verbose: int = 1) -> list:
@@ -48,48 +48,6 @@ def train_classifier(model: tf.keras.Model, train: tf.data.Dataset, hparams: HPa
     models.compile_classifier(model, hparams.learning_rate)
     return model.fit(train, epochs=epochs or hparams.epochs, validation_data=validation, verbose=0,
                      callbacks=[EpochTimer()] + progress_bar(verbose))
-
-
-# --------------------------------------------------------------------------- NSL's adversarial regularisation
-
-def nsl_config(hparams: HParams, **overrides):
-    """The seed tutorial's NSL configuration: multiplier 0.2, step size 0.2, L-infinity (from ``hparams``)."""
-    import neural_structured_learning as nsl
-
-    settings = dict(multiplier=hparams.adv_multiplier, adv_step_size=hparams.adv_step_size,
-                    adv_grad_norm=hparams.adv_grad_norm)
-    settings.update(overrides)
-    return nsl.configs.make_adv_reg_config(**settings)
-
-
-def nsl_wrap(base_model: tf.keras.Model, hparams: HParams, *, compile: bool = True, **config_overrides):
-    """Wrap ``base_model`` in ``nsl.keras.AdversarialRegularization`` (label key ``"label"``), compiled.
-
-    The wrapper takes feature dicts ``{"image", "label"}``: it needs the
-    label to compute the adversarial loss inside its own forward pass.
-    Its ``base_model`` attribute is the plain model, which shares the weights.
-    """
-    import neural_structured_learning as nsl
-
-    adv_model = nsl.keras.AdversarialRegularization(
-        base_model, label_keys=[LABEL_KEY], adv_config=nsl_config(hparams, **config_overrides))
-    if compile:
-        adv_model.compile(optimizer=tf.keras.optimizers.Adam(hparams.learning_rate),
-                          loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                          metrics=[tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
-    return adv_model
-
-
-def train_nsl(base_model: tf.keras.Model, train_dicts: tf.data.Dataset, hparams: HParams, *,
-              verbose: int = 1, epochs: int | None = None):
-    """Adversarially regularise ``base_model`` with NSL on batches of feature dicts.
-
-    Returns ``(adv_model, history)``; ``adv_model.base_model`` is the trained plain model.
-    """
-    adv_model = nsl_wrap(base_model, hparams)
-    history = adv_model.fit(train_dicts, epochs=epochs or hparams.epochs, verbose=0,
-                            callbacks=[EpochTimer()] + progress_bar(verbose))
-    return adv_model, history
 
 
 class OneCycle(tf.keras.optimizers.schedules.LearningRateSchedule):
@@ -268,7 +226,7 @@ class AdversarialTrainer(tf.keras.Model):
             raise ValueError("eps must be >= 0, steps >= 1 and warmup_steps >= 0")
         self.base_model = base_model
         self.method, self.eps, self.mix, self.warmup_steps = method, float(eps), float(mix), int(warmup_steps)
-        self.norm = attacks._norm(norm)
+        self.norm = attacks.norm_name(norm)
         self.attack_training_mode = bool(attack_training_mode)
         if beta < 0:
             raise ValueError(f"beta must be >= 0, got {beta}")
@@ -353,7 +311,7 @@ class AdversarialTrainer(tf.keras.Model):
                 grad = tape.gradient(kl, x_adv)
             else:
                 _, grad = attacks.input_gradient(self.base_model, x_adv, y, "ce", training=self.attack_training_mode)
-            x_next = attacks.project(x_adv + step * attacks._step_direction(grad, self.norm), x, eps, self.norm)
+            x_next = attacks.project(x_adv + step * attacks.step_direction(grad, self.norm), x, eps, self.norm)
             return i + 1, tf.stop_gradient(x_next)
 
         _, x_adv = tf.while_loop(lambda i, _: i < self.steps, body, [tf.constant(0), x_adv])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import attacks, evaluation
+from helpers import attacks, evaluation, referee
 
 
 def _l2(d):
@@ -42,7 +42,7 @@ def test_fgsm_matches_the_adversarial_robustness_toolbox(base_model, test_batch)
     from art.attacks.evasion import FastGradientMethod
 
     x, y = test_batch
-    classifier = evaluation.art_classifier(base_model)
+    classifier = referee.art_classifier(base_model)
     for norm, eps in ((np.inf, 0.2), (2, 2.0)):
         ours = attacks.fgsm(base_model, x, y, eps=eps, norm="inf" if norm == np.inf else "2").numpy()
         theirs = FastGradientMethod(classifier, norm=norm, eps=eps, batch_size=500).generate(x, y=y)
@@ -53,7 +53,7 @@ def test_pgd_accuracy_matches_the_adversarial_robustness_toolbox(base_model, tes
     from art.attacks.evasion import ProjectedGradientDescent
 
     x, y = test_batch
-    classifier = evaluation.art_classifier(base_model)
+    classifier = referee.art_classifier(base_model)
     theirs = ProjectedGradientDescent(classifier, norm=np.inf, eps=0.1, eps_step=0.01, max_iter=40,
                                       num_random_init=0, batch_size=500, verbose=False).generate(x, y=y)
     ours = attacks.pgd(base_model, x, y, eps=0.1, steps=40, step_size=0.01, random_init=False).numpy()

@@ -99,6 +99,7 @@ def test_the_training_cost_ratio_uses_a_standard_epoch_timed_with_the_training()
         capstone.training_cost({"name": "m"}, standard_epoch, trained_now=True)
 
 
+@pytest.mark.slow
 def test_the_benchmark_keeps_the_standard_epoch_it_timed_beside_the_training(monkeypatch, tmp_path):
     import capstone
     from helpers import zoo
@@ -120,7 +121,7 @@ def test_the_benchmark_keeps_the_standard_epoch_it_timed_beside_the_training(mon
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 
 
-@pytest.mark.parametrize("path", sorted(RESULTS.glob("*.json")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(RESULTS.glob("*-full.json")), ids=lambda p: p.name)
 def test_kept_results_are_full_mode_runs_on_full_mnist_with_their_table(path):
     import json
 
@@ -159,3 +160,185 @@ def test_notebook_times_sums_cells_per_notebook_and_flags_a_lesson_over_the_clas
     written = (tmp_path / "t.md").read_text()
     assert written.startswith("# How long each lesson takes") and "models saved" in written
     assert "| 08_batchnorm_pitfall | 105 | 1.8 | 75 | Cell 9 | NO |" in written
+
+
+# --------------------------------------------------------------------------- per-image records, merged
+
+def _image_part(first, records, *, model="m", aa_broken_by=None):
+    """A part with per-image records: ``records`` maps measure -> "0110..." (all from image ``first``)."""
+    import common
+
+    rows = [{"measure": "clean accuracy", "value": 0.99, "images": 10000, "threat model": "none", "seconds": 0.0}]
+    for measure, record in records.items():
+        rows.append({"measure": measure, "value": common.robust_mask(record).mean(), "images": len(record),
+                     "threat model": f"L-inf eps 0.3, {len(record):,} images", "seconds": 2.0,
+                     "first_image": first, "robust": record})
+    if aa_broken_by is not None:
+        aa = next(r for r in rows if r["measure"] == "ART AutoAttack")
+        aa["first_broken_by"] = aa_broken_by
+        aa["found_by"], aa["misclassified_clean"] = common.found_by_counts(aa_broken_by)
+    rows.append(common.worst_case_row("lowest of all (per image, every attack)", rows[1:], "L-inf eps 0.3"))
+    return {"benchmark": f"part{first}", "environment": {"mode": "full", "date": "today"}, "rows": rows,
+            "model": model, "settings": {"beta": 6.0}, "train_seconds": 100.0, "clean_accuracy": 0.99,
+            "first_image": first}
+
+
+def test_merge_concatenates_per_image_records_and_recomputes_every_accuracy_from_them():
+    import common
+
+    first = _image_part(0, {"PGD": "1101", "ART AutoAttack": "1001"},
+                        aa_broken_by=[None, "APGD-CE", common.CLEAN_MISCLASSIFIED, None])
+    second = _image_part(4, {"PGD": "011", "ART AutoAttack": "111"}, aa_broken_by=[None, None, None])
+    rows, shared = merge_parts.merge([second, first])
+    by = {r["measure"]: r for r in rows}
+    assert by["PGD"]["robust"] == "1101011" and by["PGD"]["value"] == pytest.approx(5 / 7)
+    assert by["PGD"]["images"] == 7 and by["PGD"]["threat model"] == "L-inf eps 0.3, 7 images"
+    assert "combined_from" not in by["PGD"] and by["PGD"]["first_image"] == 0
+    aa = by["ART AutoAttack"]
+    assert aa["robust"] == "1001111" and aa["first_broken_by"][:3] == [None, "APGD-CE", common.CLEAN_MISCLASSIFIED]
+    assert aa["found_by"] == {"APGD-CE": 1, "APGD-DLR": 0, "DeepFool": 0, "Square": 0}
+    assert aa["misclassified_clean"] == 1
+    # the worst case over attacks is the per-image AND of the merged records, not a min of accuracies
+    lowest = by["lowest of all (per image, every attack)"]
+    assert lowest["robust"] == "1001011" and lowest["value"] == pytest.approx(4 / 7)
+    assert lowest["value"] < min(by["PGD"]["value"], aa["value"])
+    assert shared["image_range"] == [0, 7] and shared["reported_robust_accuracy"] == pytest.approx(4 / 7)
+    # a part whose worst case is not the AND of its own records is refused, not averaged in
+    second["rows"][-1]["robust"] = "111"
+    with pytest.raises(ValueError, match="not the per-image AND"):
+        merge_parts.merge([first, second])
+
+
+def test_merge_falls_back_to_counts_for_a_part_without_per_image_records_and_says_so():
+    new = _image_part(0, {"PGD-100x5 (ce)": "1" * 190 + "0" * 10})
+    old = _part(200, 200, 188, 185)                           # written before per-image records were kept
+    rows, _ = merge_parts.merge([new, old])
+    pgd = next(r for r in rows if r["measure"] == "PGD-100x5 (ce)")
+    assert pgd["combined_from"] == "counts" and "robust" not in pgd
+    assert pgd["value"] == pytest.approx((190 + 185) / 400) and pgd["images"] == 400
+
+
+def test_merge_checks_each_measures_image_range_and_its_record_length():
+    with pytest.raises(ValueError, match="'PGD' overlap or leave a gap"):
+        merge_parts.merge([_image_part(0, {"PGD": "1101"}), _image_part(5, {"PGD": "11"})])
+    broken = _image_part(4, {"PGD": "11"})
+    broken["rows"][1]["images"] = 3
+    with pytest.raises(ValueError, match="per-image records"):
+        merge_parts.merge([_image_part(0, {"PGD": "1101"}), broken])
+
+
+def test_per_image_records_round_trip_and_the_worst_case_is_their_and():
+    import common
+
+    assert common.robust_record([True, False, True]) == "101"
+    assert common.robust_mask("101").tolist() == [True, False, True]
+    with pytest.raises(ValueError, match="0 and 1"):
+        common.robust_mask("10x")
+    a = {"measure": "a", "robust": "1101", "first_image": 3}
+    b = {"measure": "b", "robust": "011", "first_image": 3}
+    row = common.worst_case_row("both", [a, b], "L-inf eps 0.3")
+    assert row["robust"] == "010" and row["images"] == 3 and row["of"] == ["a", "b"] and row["first_image"] == 3
+    assert common.worst_case_row("both", [a, b], "t", images=2)["robust"] == "01"
+    with pytest.raises(ValueError, match="different images"):
+        common.worst_case_row("x", [a, dict(b, first_image=0)], "t")
+
+
+def test_results_keep_per_image_lists_on_one_line_and_out_of_the_table():
+    import json
+
+    import common
+
+    rows = [{"measure": "AA", "value": 0.5, "images": 2, "robust": "10", "first_broken_by": [None, "Square"],
+             "found_by": {"Square": 1}}]
+    text = common.dumps({"rows": rows})
+    assert json.loads(text) == {"rows": rows}
+    assert '"first_broken_by": [null, "Square"]' in text and '"found_by": {\n' in text
+    table = common.markdown_table(rows)
+    assert "Square 1" in table and "robust" not in table and "first_broken_by" not in table
+
+
+# --------------------------------------------------------------------------- resuming a long evaluation
+
+class _Interrupted(Exception):
+    pass
+
+
+def _coin_attack(calls, stop_after=None):
+    """A fake attack: per image a seeded coin (so a resumed run can be compared), counting the images it sees."""
+    import numpy as np
+
+    def attack(x, y):
+        if stop_after is not None and len(calls) == stop_after:
+            raise _Interrupted()
+        calls.append(len(x))
+        return {"robust": np.random.rand(len(x)) > 0.5, "first_broken_by": [f"x{int(v)}" for v in x[:, 0]]}
+    return attack
+
+
+def test_a_long_evaluation_resumes_where_it_stopped_and_draws_what_an_uninterrupted_one_would(tmp_path):
+    import numpy as np
+
+    import common
+
+    x, y = np.arange(10, dtype=np.float32)[:, None], np.zeros(10, int)
+    key = {"model": "m", "weights": "abc", "eps": 0.3, "first_image": 0}
+    whole = common.State(tmp_path / "whole.state.json", key).run("A", {"steps": 100}, x, y, _coin_attack([]),
+                                                                 chunk=3, log=None)
+    calls = []
+    path = tmp_path / "part.state.json"
+    with pytest.raises(_Interrupted):                               # stopped during the third chunk
+        common.State(path, key).run("A", {"steps": 100}, x, y, _coin_attack(calls, stop_after=2), chunk=3, log=None)
+    assert calls == [3, 3] and common.State(path, key).done("A") == 6
+    again = []
+    resumed = common.State(path, key).run("A", {"steps": 100}, x, y, _coin_attack(again), chunk=3, log=None)
+    assert again == [3, 1]                                          # only the images the state lacked
+    assert resumed["robust"] == whole["robust"] and resumed["first_broken_by"] == whole["first_broken_by"]
+    assert resumed["first_broken_by"] == [f"x{i}" for i in range(10)]
+    done = []
+    prefix = common.State(path, key).run("A", {"steps": 100}, x[:4], y[:4], _coin_attack(done), chunk=3, log=None)
+    assert done == [] and prefix["robust"] == whole["robust"][:4]   # fewer images: the saved prefix, no attack
+    more = common.State(path, key).run("A", {"steps": 100}, np.arange(12, dtype=np.float32)[:, None],
+                                       np.zeros(12, int), _coin_attack(done), chunk=3, log=None)
+    assert done == [2] and more["robust"][:10] == whole["robust"]   # more images: it goes on from the 11th
+
+
+def test_a_saved_state_of_another_evaluation_is_refused_and_fresh_discards_it(tmp_path):
+    import numpy as np
+
+    import common
+
+    x, y = np.zeros((4, 1), np.float32), np.zeros(4, int)
+    key = {"model": "m", "weights": "abc", "eps": 0.3, "first_image": 0}
+    path = tmp_path / "s.state.json"
+    common.State(path, key).run("A", {"steps": 100}, x, y, _coin_attack([]), chunk=2, log=None)
+    with pytest.raises(common.StateMismatch, match=r"eps 0.3 there, 0.2 now.*--fresh"):
+        common.State(path, dict(key, eps=0.2))
+    with pytest.raises(common.StateMismatch, match="weights 'abc' there, 'def' now"):
+        common.State(path, dict(key, weights="def"))
+    with pytest.raises(common.StateMismatch, match="settings"):
+        common.State(path, key).run("A", {"steps": 50}, x, y, _coin_attack([]), chunk=2, log=None)
+    calls = []
+    common.State(path, dict(key, eps=0.2), fresh=True).run("A", {"steps": 50}, x, y, _coin_attack(calls), chunk=2,
+                                                            log=None)
+    assert calls == [2, 2]
+
+
+def test_a_real_pgd_evaluation_resumed_gives_the_same_per_image_record(tmp_path, base_model):
+    import functools
+
+    import common
+    from helpers import attacks, data, evaluation
+
+    x, y = data.load_normalized("test")
+    x, y = x[:8], y[:8]
+    attack = functools.partial(attacks.pgd, eps=0.1, steps=5)
+
+    def survivors(xs, ys):
+        return {"robust": evaluation.survivors(base_model, xs, ys, attack)}
+
+    key = {"model": "base", "weights": common.weights_digest(base_model)}
+    whole = common.State(tmp_path / "w.json", key).run("PGD", {}, x, y, survivors, chunk=4, log=None)
+    common.State(tmp_path / "r.json", key).run("PGD", {}, x[:4], y[:4], survivors, chunk=4, log=None)
+    resumed = common.State(tmp_path / "r.json", key).run("PGD", {}, x, y, survivors, chunk=4, log=None)
+    assert resumed["robust"] == whole["robust"] and len(whole["robust"]) == 8
+

@@ -69,31 +69,6 @@ def test_checklist_passes_on_an_honest_evaluation_and_flags_a_masked_model(base_
     assert failed & {"random noise hurts no more than the attack (within the tolerance)", "white-box beats transfer"}
 
 
-def test_art_referee_agrees_with_our_pgd(base_model, test_batch):
-    x, y = test_batch[0][:100], test_batch[1][:100]
-    ours = evaluation.robust_accuracy(base_model, x, y, functools.partial(attacks.pgd, eps=0.1, steps=40, restarts=2),
-                                      progress=False)
-    apgd = evaluation.art_robust_accuracy(base_model, x, y, eps=0.1, attack="apgd", max_iter=40)
-    assert apgd <= ours + 0.03  # APGD is at least about as strong as our PGD
-    assert ours <= apgd + 0.05  # and ours is not far weaker
-    with pytest.raises(ValueError, match="unknown attack"):
-        evaluation.art_robust_accuracy(base_model, x, y, eps=0.1, attack="deepfool")
-
-
-def test_seed_tutorial_perturb_is_one_clipped_sign_step(base_model, test_batch):
-    from helpers import config
-
-    x, y = test_batch[0][:64], test_batch[1][:64]
-    hp = config.hparams()
-    perturbed = evaluation.seed_tutorial_perturb(base_model, x, y, hp)
-    assert perturbed.dtype == np.float32 and perturbed.min() >= 0 and perturbed.max() <= 1
-    assert np.abs(perturbed - x).max() == pytest.approx(hp.adv_step_size, abs=1e-6)
-    fgsm = attacks.fgsm(base_model, x, y, eps=hp.adv_step_size).numpy()
-    assert np.mean(np.isclose(perturbed, fgsm, atol=1e-5)) > 0.99  # NSL's step is FGSM of the base model
-    acc = evaluation.seed_tutorial_accuracy(base_model, {"base": base_model}, x, y, hp)
-    assert acc["base"] == evaluation.accuracy(base_model, perturbed, y)
-
-
 def test_loss_along_gradient_sign_rises_faster_than_along_random_signs(base_model, test_batch):
     x, y = test_batch[0][:100], test_batch[1][:100]
     _, grad = attacks.input_gradient(base_model, tf.constant(x), tf.constant(y))
@@ -148,62 +123,77 @@ def test_zero_gradient_fraction_counts_the_pixels_a_sign_attack_cannot_move(test
         evaluation.zero_gradient_fraction(half, x, y[:10])
 
 
-def test_art_square_attack_is_gradient_free_and_finds_what_a_masked_gradient_hides(base_model, test_batch):
-    x, y = test_batch[0][:60], test_batch[1][:60]
-    clean = evaluation.accuracy(base_model, x, y)
-    square = evaluation.art_robust_accuracy(base_model, x, y, eps=0.2, attack="square", max_iter=300)
-    assert square < clean - 0.3
-    # behind a zero gradient (a rounding layer's), PGD cannot move from its random start; Square, which only
-    # queries the model, still can
-    rounded = tf.keras.Sequential([tf.keras.Input((28, 28, 1)),
-                                   tf.keras.layers.Lambda(lambda t: 0.0 * t + tf.stop_gradient(tf.round(t * 4) / 4)),
-                                   base_model])
-    pgd = evaluation.robust_accuracy(rounded, x, y, functools.partial(attacks.pgd, eps=0.2, steps=20), progress=False)
-    square_rounded = evaluation.art_robust_accuracy(rounded, x, y, eps=0.2, attack="square", max_iter=300)
-    assert pgd > clean - 0.1 and square_rounded < pgd - 0.5
-
-
-def test_autoattack_credits_each_image_to_the_first_of_its_attacks_that_broke_it(base_model, test_batch):
-    x, y = test_batch[0][:12], test_batch[1][:12].copy()
-    y[0] = (y[0] + 1) % 10                                  # one image the model gets wrong before any attack
-    names = ["APGD-CE", "APGD-DLR", "DeepFool", "Square"]
-
-    def check(model, result):
-        assert list(result["found_by"]) == names and result["images"] == 12
-        first = result["first_broken_by"]
-        assert result["misclassified_clean"] == np.sum(first == -2) >= 1 and first[0] == -2
-        assert [result["found_by"][n] for n in names] == [np.sum(first == i) for i in range(4)]
-        standing = 12 - result["misclassified_clean"] - sum(result["found_by"].values())
-        assert result["accuracy"] == pytest.approx(standing / 12) == pytest.approx(np.mean(first == -1))
-        assert np.array_equal(evaluation.predict_labels(model, x) != y, first == -2)
-        adv_right = evaluation.predict_labels(model, result["x_adv"]) == y
-        assert np.array_equal(adv_right, first == -1)
-        assert np.array_equal(result["x_adv"][first < 0], x[first < 0])      # left as they were
-        assert np.abs(result["x_adv"] - x).max() <= 0.2 / (1 - 1e-4) + 1e-6
-        assert result["x_adv"].min() >= 0 and result["x_adv"].max() <= 1
-
-    plain = evaluation.autoattack(base_model, x, y, eps=0.2)
-    check(base_model, plain)
-    assert plain["found_by"]["APGD-CE"] >= 12 - plain["misclassified_clean"] - 1   # a standard CNN falls at once
-    # behind a zero gradient, Auto-PGD moves only by its random starts and DeepFool not at all; Square, which
-    # only queries the model, breaks what they leave
-    rounded = tf.keras.Sequential([tf.keras.Input((28, 28, 1)),
-                                   tf.keras.layers.Lambda(lambda t: 0.0 * t + tf.stop_gradient(tf.round(t * 4) / 4)),
-                                   base_model])
-    masked = evaluation.autoattack(rounded, x, y, eps=0.2)
-    check(rounded, masked)
-    assert masked["found_by"]["DeepFool"] == 0
-    assert masked["found_by"]["APGD-CE"] + masked["found_by"]["APGD-DLR"] <= 3    # 0 of 11 when measured
-    assert masked["found_by"]["Square"] >= 8                                     # 11 of 11 when measured
-    with pytest.raises(ValueError, match="labels"):
-        evaluation.autoattack(base_model, x, y[:5], eps=0.2)
-    with pytest.raises(ValueError, match="eps"):
-        evaluation.autoattack(base_model, x, y, eps=0.0)
-
-
 def test_input_gradients_match_the_attack_helper(base_model, test_batch):
     x, y = test_batch[0][:30], test_batch[1][:30]
     for loss in ("ce", "margin"):
         _, expected = attacks.input_gradient(base_model, tf.constant(x), tf.constant(y), loss)
         np.testing.assert_allclose(evaluation.input_gradients(base_model, x, y, loss=loss, batch_size=8),
                                    expected.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def _pixel_classifier(x, training=False):
+    """A stand-in model: the class is round(9 * the top-left pixel), as one-hot logits."""
+    return tf.one_hot(tf.cast(tf.round(tf.convert_to_tensor(x)[:, 0, 0, 0] * 9), tf.int32), 10)
+
+
+def test_strongest_pgd_keeps_an_image_only_if_it_survives_every_loss(monkeypatch):
+    n = 12
+    y = np.arange(n) % 10
+    x = np.zeros((n, 28, 28, 1), np.float32)
+    x[:, 0, 0, 0] = y / 9
+    broken_by = {"ce": np.arange(n) % 2 == 0, "margin": np.arange(n) % 3 == 0}   # each loss breaks other images
+    calls = []
+
+    def fake_pgd(model, xb, yb, *, eps, steps, restarts, loss):
+        calls.append((loss, eps, steps, restarts))
+        out = np.array(xb)
+        out[broken_by[loss], 0, 0, 0] = ((yb[broken_by[loss]] + 1) % 10) / 9
+        return out
+
+    monkeypatch.setattr(attacks, "pgd", fake_pgd)
+    result = evaluation.strongest_pgd(_pixel_classifier, x, y, eps=0.3, progress=False)
+    assert calls == [("ce", 0.3, 100, 5), ("margin", 0.3, 100, 5)]                  # the protocol, in that order
+    for loss in ("ce", "margin"):
+        assert result.survivors[loss].dtype == bool and result.survivors[loss].shape == (n,)
+        np.testing.assert_array_equal(result.survivors[loss], ~broken_by[loss])
+    np.testing.assert_array_equal(result.worst, ~broken_by["ce"] & ~broken_by["margin"])
+    assert 0 < result.worst.sum() < min(result.survivors["ce"].sum(), result.survivors["margin"].sum())
+    assert result.accuracy == pytest.approx(4 / 12)
+    assert result.threat_model() == ("L-inf PGD, eps 0.3, 100 steps of 2.5·eps/100, 5 restarts, CE and margin losses, "
+                                     "per-image worst case, 12 images")
+    one = evaluation.strongest_pgd(_pixel_classifier, x, y, eps=0.1, steps=7, restarts=1, losses=("margin",),
+                                   progress=False)
+    assert list(one.survivors) == ["margin"] and np.array_equal(one.worst, one.survivors["margin"])
+    assert one.threat_model() == "L-inf PGD, eps 0.1, 7 steps of 2.5·eps/7, 1 restart, margin loss, 12 images"
+
+
+def test_strongest_pgd_is_pgd_on_each_loss_and_the_margin_sees_through_a_saturated_softmax(base_model, test_batch):
+    x, y = test_batch[0][:60], test_batch[1][:60]
+    masked = _masked(base_model)
+    tf.random.set_seed(1)
+    result = evaluation.strongest_pgd(masked, x, y, eps=0.2, steps=10, restarts=2, progress=False)
+    tf.random.set_seed(1)
+    by_hand = {loss: evaluation.survivors(masked, x, y, functools.partial(attacks.pgd, eps=0.2, steps=10, restarts=2,
+                                                                          loss=loss)) for loss in ("ce", "margin")}
+    for loss in ("ce", "margin"):
+        np.testing.assert_array_equal(result.survivors[loss], by_hand[loss])
+    np.testing.assert_array_equal(result.worst, by_hand["ce"] & by_hand["margin"])
+    assert result.survivors["ce"].mean() > result.survivors["margin"].mean() + 0.3   # CE's gradient is hidden
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"eps": 0.0}, "eps must be > 0"), ({"eps": float("nan")}, "eps must be > 0"),
+    ({"eps": 0.3, "steps": 0}, "steps must be an integer >= 1"),
+    ({"eps": 0.3, "restarts": 1.5}, "restarts must be an integer >= 1"),
+    ({"eps": 0.3, "losses": ()}, "losses must be distinct names among ce, margin"),
+    ({"eps": 0.3, "losses": ("ce", "ce")}, "losses must be distinct"),
+    ({"eps": 0.3, "losses": ("kl",)}, "losses must be distinct names among ce, margin, got \\('kl',\\)")])
+def test_strongest_pgd_refuses_bad_settings_before_attacking(kwargs, words):
+    x = np.zeros((4, 28, 28, 1), np.float32)
+    y = np.zeros(4, int)
+    with pytest.raises(ValueError, match=f"evaluation.strongest_pgd: {words}"):
+        evaluation.strongest_pgd(_pixel_classifier, x, y, progress=False, **kwargs)
+    with pytest.raises(ValueError, match=words):
+        evaluation.strongest_pgd_threat_model(n_images=4, **kwargs)
+    with pytest.raises(ValueError, match="evaluation.strongest_pgd: 4 images but 3 labels"):
+        evaluation.strongest_pgd(_pixel_classifier, x, y[:3], eps=0.3)

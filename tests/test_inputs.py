@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import attacks, batchnorm, data, evaluation, inputs, models, plotting, training
+from helpers import attacks, batchnorm, config, data, evaluation, inputs, models, nsl, plotting, referee, training
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +50,11 @@ ENTRIES = {
     "evaluation.success_rate": lambda m, x, y: evaluation.success_rate(m, x, x, y),
     "evaluation.checklist": lambda m, x, y: evaluation.checklist(m, x, y, progress=False),
     "evaluation.input_gradients": lambda m, x, y: evaluation.input_gradients(m, x, y),
-    "evaluation.art_robust_accuracy": lambda m, x, y: evaluation.art_robust_accuracy(m, x, y, eps=0.1),
-    "evaluation.autoattack": lambda m, x, y: evaluation.autoattack(m, x, y, eps=0.1),
+    "evaluation.strongest_pgd": lambda m, x, y: evaluation.strongest_pgd(m, x, y, eps=0.1, steps=1, restarts=1,
+                                                                         progress=False),
+    "referee.robust_accuracy": lambda m, x, y: referee.robust_accuracy(m, x, y, eps=0.1),
+    "referee.autoattack": lambda m, x, y: referee.autoattack(m, x, y, eps=0.1),
+    "nsl.seed_tutorial_perturb": lambda m, x, y: nsl.seed_tutorial_perturb(m, x, y, config.hparams()),
     "training.adversarial_finetune": lambda m, x, y: training.adversarial_finetune(m, x, y, steps=1, batch_size=2,
                                                                                    verbose=0),
     "plotting.prediction_grid": lambda m, x, y: plotting.prediction_grid(x, y, {"m": y}),
