@@ -49,6 +49,7 @@ def test_fgsm_matches_the_adversarial_robustness_toolbox(base_model, test_batch)
         np.testing.assert_allclose(ours, theirs, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_pgd_accuracy_matches_the_adversarial_robustness_toolbox(base_model, test_batch):
     from art.attacks.evasion import ProjectedGradientDescent
 

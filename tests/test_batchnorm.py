@@ -108,6 +108,7 @@ def copy_of(model):
     return clone
 
 
+@pytest.mark.slow
 def test_the_seeds_loop_breaks_on_stale_statistics_and_one_mode_fixes_it(stale_resnet):
     model, x, y = stale_resnet
     x_test, y_test = data.load_normalized("test", limit=300, verbose=False)

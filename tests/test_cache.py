@@ -114,6 +114,7 @@ def test_metadata_that_does_not_match_the_recipe_is_not_served(cache, capsys):
     assert "hparams differ" in out and "training 'tiny'" in out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("moment", ["writing the model", "before the metadata"])
 def test_a_kernel_killed_while_saving_leaves_a_clean_cache(cache, tmp_path, capsys, moment):
     zoo.get("tiny")                                 # an older good copy is there: the killed save replaces it
@@ -148,6 +149,7 @@ def test_a_kernel_killed_while_saving_leaves_a_clean_cache(cache, tmp_path, caps
     assert not [f for f in _files(cache) if ".tmp" in f]               # the killed save's leftovers are gone
 
 
+@pytest.mark.slow
 def test_two_kernels_asking_for_the_same_model_train_it_once(cache, tmp_path):
     code = '''
         model = zoo.get("tiny")

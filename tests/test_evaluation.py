@@ -56,6 +56,7 @@ def _masked(model):
     return tf.keras.Sequential([model, tf.keras.layers.Rescaling(1e4)])
 
 
+@pytest.mark.slow
 def test_checklist_passes_on_an_honest_evaluation_and_flags_a_masked_model(base_model, test_batch):
     x, y = test_batch[0][:200], test_batch[1][:200]
     kwargs = dict(eps=0.3, steps=10, strong_steps=20, strong_restarts=2, progress=False)

@@ -52,6 +52,7 @@ def test_cache_key_separates_mode_and_data_source(monkeypatch, tmp_path):
     assert "-full-local-" in full_local and full_local.split("-")[-1] != quick.split("-")[-1]
 
 
+@pytest.mark.slow
 def test_zoo_trains_once_then_loads(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("ADVLAB_ARTIFACTS", str(tmp_path))  # an empty cache, whatever ran before
     with pytest.raises(KeyError, match="knows"):

@@ -53,6 +53,16 @@ def test_follows_the_skeleton(path):
     assert any(re.search(r"^assert ", c, re.M) for c in code), "a lesson proves itself with assertions"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_markdown_types_no_measured_percentage(path):
+    """Numbers come from the code: a percentage with decimals in Markdown is a measurement typed by hand."""
+    for i, cell in enumerate(_cells(path)):
+        if cell["cell_type"] == "markdown":
+            typed = re.findall(r"\d+\.\d+ ?%", "".join(cell["source"]))
+            assert not typed, (f"{path.name} cell {i} types {typed}: print measured numbers from a code cell, or "
+                               "link the generated table in benchmarks/README.md")
+
+
 def test_nbval_gets_more_than_five_seconds_to_deliver_a_cells_output():
     import importlib.util
     import types

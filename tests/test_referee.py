@@ -14,6 +14,7 @@ def _rounded(model):
                                 model])
 
 
+@pytest.mark.slow
 def test_art_referee_agrees_with_our_pgd(base_model, test_batch):
     x, y = test_batch[0][:100], test_batch[1][:100]
     ours = evaluation.robust_accuracy(base_model, x, y, functools.partial(attacks.pgd, eps=0.1, steps=40, restarts=2),
@@ -25,6 +26,7 @@ def test_art_referee_agrees_with_our_pgd(base_model, test_batch):
         referee.robust_accuracy(base_model, x, y, eps=0.1, attack="deepfool")
 
 
+@pytest.mark.slow
 def test_art_square_attack_is_gradient_free_and_finds_what_a_masked_gradient_hides(base_model, test_batch):
     x, y = test_batch[0][:60], test_batch[1][:60]
     clean = evaluation.accuracy(base_model, x, y)
@@ -38,6 +40,7 @@ def test_art_square_attack_is_gradient_free_and_finds_what_a_masked_gradient_hid
     assert pgd > clean - 0.1 and square_rounded < pgd - 0.5
 
 
+@pytest.mark.slow
 def test_autoattack_credits_each_image_to_the_first_of_its_attacks_that_broke_it(base_model, test_batch):
     x, y = test_batch[0][:12], test_batch[1][:12].copy()
     y[0] = (y[0] + 1) % 10                                  # one image the model gets wrong before any attack
