@@ -14,6 +14,8 @@ Columns, each with its own image count (stated in the output):
   100 iterations each (``--referee-images``);
 - optionally (``--checklist``) the Carlini et al. checklist at eps 0.3.
 
+Each row keeps which images the PGD-100 columns broke (``robust``: ``"0110..."`` per test image from 0).
+
     ADVLAB_DATA_DIR=/path/to/mnist .venv/bin/python benchmarks/full_evaluation.py
 """
 import argparse
@@ -64,6 +66,8 @@ def main():
             row["ART Auto-PGD (CE+DLR, 100 it)"] = referee.robust_accuracy(model, x[:nr], y[:nr], eps=eps,
                                                                                   attack="apgd")
             row["our strongest PGD on the referee's images"] = float(np.mean(strong.worst[:nr]))
+            row["robust"] = {"first_image": 0, "PGD-100 x5 (CE)": common.robust_record(strong.survivors["ce"]),   # per
+                             "strongest PGD (CE or margin, 100 x5)": common.robust_record(strong.worst)}  # image
             row["seconds"] = round(time.perf_counter() - t0, 1)
             rows.append(row)
             print({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()}, flush=True)

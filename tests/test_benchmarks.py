@@ -342,3 +342,27 @@ def test_a_real_pgd_evaluation_resumed_gives_the_same_per_image_record(tmp_path,
     resumed = common.State(tmp_path / "r.json", key).run("PGD", {}, x, y, survivors, chunk=4, log=None)
     assert resumed["robust"] == whole["robust"] and len(whole["robust"]) == 8
 
+
+def test_referee_apgd_per_image_breaks_a_standard_model_targeted_towards_its_runner_up(base_model):
+    import numpy as np
+    from helpers import data, referee
+
+    x, y = data.load_normalized("test")
+    x, y = x[:6], y[:6]
+    logits = base_model(x, training=False).numpy()
+    correct = logits.argmax(1) == y
+    order = [[int(c) for c in np.argsort(-row) if c != label] for row, label in zip(logits, y)]
+    one = referee.apgd_targeted(base_model, x, y, eps=0.3, targets=1, max_iter=10)
+    assert one["robust"].shape == (6,) and one["robust"].sum() < 6
+    for robust, broken, others, right in zip(one["robust"], one["broken_with_target"], order, correct):
+        assert (broken is None) == bool(robust)
+        assert broken in (None, others[0]) if right else broken == referee.CLEAN_MISCLASSIFIED   # the runner-up
+    # three targets, 20 iterations: every one of 20 images broken when measured (quick base model, eps 0.3)
+    three = referee.apgd_targeted(base_model, x, y, eps=0.3, targets=3, max_iter=20)
+    assert three["robust"].sum() <= 1
+    assert all(b is None or b == referee.CLEAN_MISCLASSIFIED or b in o[:3]
+               for b, o in zip(three["broken_with_target"], order))
+    with pytest.raises(ValueError, match="targets must be 1..9"):
+        referee.apgd_targeted(base_model, x, y, eps=0.3, targets=10)
+    untargeted = referee.apgd_survivors(base_model, x, y, eps=0.3, restarts=1, max_iter=10)   # 0 of 20 measured
+    assert untargeted.shape == (6,) and untargeted.sum() <= 1 and not (untargeted & ~correct).any()
