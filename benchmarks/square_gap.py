@@ -18,14 +18,12 @@ Writes ``artifacts/benchmarks/square_gap-<model>[-<tag>]-<mode>.json`` and ``.md
 1,000 images of the deeper network on 2 CPU cores, plus about 6 minutes for the fine-tuning epoch.
 """
 import argparse
-import functools
 import time
 
 import common  # noqa: I001  (first: it imports helpers, which must come before TensorFlow)
 
 import art
-import numpy as np
-from helpers import attacks, data, evaluation, training, zoo
+from helpers import data, evaluation, referee, training, zoo
 
 import experiments.capstone  # noqa: E402  (importable from the repository root, which common puts on sys.path)
 
@@ -40,16 +38,14 @@ def measure(model, x, y, queries: int, restarts: int, label: str) -> list[dict]:
                      "value": evaluation.zero_gradient_fraction(model, x, y, loss=loss), "images": len(x),
                      "threat model": "none", "seconds": 0.0})
     start = time.perf_counter()
-    standing = np.ones(len(x), bool)
-    for loss in ("ce", "margin"):
-        standing &= evaluation.survivors(model, x, y, functools.partial(attacks.pgd, eps=EPS, steps=100, restarts=5,
-                                                                        loss=loss))
+    strong = evaluation.strongest_pgd(model, x, y, eps=EPS, progress=False)
+    standing = strong.worst
     rows.append({"model": label, "measure": "strongest PGD (PGD-100x5, CE and margin, per image)",
-                 "value": float(standing.mean()), "images": len(x),
-                 "threat model": f"L-inf eps {EPS}, 100 steps, 5 restarts", "seconds": round(time.perf_counter() - start, 1)})
+                 "value": strong.accuracy, "images": len(x), "threat model": strong.threat_model(),
+                 "seconds": round(time.perf_counter() - start, 1)})
     start = time.perf_counter()
     if standing.any():
-        square = evaluation.art_robust_accuracy(model, x[standing], y[standing], eps=EPS, attack="square",
+        square = referee.robust_accuracy(model, x[standing], y[standing], eps=EPS, attack="square",
                                                 max_iter=queries, restarts=restarts)
         kept_count = int(round(square * standing.sum()))
     else:

@@ -44,7 +44,7 @@ import numpy as np
 import tensorflow as tf
 from filelock import FileLock, Timeout
 
-from . import attacks, batchnorm, config, data, models, training
+from . import attacks, batchnorm, config, data, evaluation, models, nsl, training
 from .config import HParams
 
 
@@ -143,12 +143,6 @@ def stored_path(name: str) -> Path | None:
 def is_stored(name: str) -> bool:
     """True when ``name`` has a good saved copy for this mode and data (or one this process holds)."""
     return cache_key(name) in _UNSAVED or stored_path(name) is not None
-
-
-def evaluate_clean(model: tf.keras.Model, images: np.ndarray, labels: np.ndarray, batch_size: int = 500) -> float:
-    """Accuracy of ``model`` on float32 images in [0, 1] (fraction, 0..1)."""
-    logits = model.predict(images, batch_size=batch_size, verbose=0)
-    return float(np.mean(np.argmax(logits, axis=-1) == labels))
 
 
 # Models trained in this process that could not be saved (no writable folder): key -> (model, metadata).
@@ -304,7 +298,7 @@ def store(name: str, model: tf.keras.Model, info: dict, *, verbose: int = 1) -> 
     x_test, y_test = data.load_normalized("test", verbose=False)
     meta = {
         "name": name, "description": recipe.description, "test_examples": len(y_test),
-        "test_accuracy": evaluate_clean(model, x_test, y_test), **_jsonable(info), **_identity(name),
+        "test_accuracy": evaluation.accuracy(model, x_test, y_test), **_jsonable(info), **_identity(name),
         "cache_key": cache_key(name),
     }
     with _training_lock(name, verbose):
@@ -382,7 +376,7 @@ def _train_base(hp: HParams, train_ds: tf.data.Dataset, verbose: int):
 
 def _train_nsl(hp: HParams, train_ds: tf.data.Dataset, verbose: int):
     model = models.build_base_model(hp)
-    _, history = training.train_nsl(model, train_ds.map(data.convert_to_dictionaries), hp, verbose=verbose)
+    _, history = nsl.train(model, train_ds.map(data.convert_to_dictionaries), hp, verbose=verbose)
     return model, {"history": history.history}
 
 
@@ -460,7 +454,8 @@ def _pretrained_resnet(normalization: str):
             sample = np.concatenate([x.numpy() for x, _ in source.take(max(1, 2000 // hp.batch_size))])
             batchnorm.reestimate(model, sample)
         x_test, y_test = data.load_normalized("test", verbose=False)
-        info["source_domain_test_accuracy"] = evaluate_clean(model, source_domain(x_test), y_test)
+        info["source_domain_test_accuracy"] = evaluation.accuracy(model, source_domain(x_test), y_test,
+                                                                    unit_range=False)
         return model, info
     return train
 
@@ -616,7 +611,7 @@ def capstone_recipe(settings: dict):
             averaged = model.get_weights()
             model.set_weights(average.final_weights)
             x_test, y_test = data.load_normalized("test", verbose=False)
-            info["raw_final_test_accuracy"] = evaluate_clean(model, x_test, y_test)
+            info["raw_final_test_accuracy"] = evaluation.accuracy(model, x_test, y_test)
             model.set_weights(averaged)
         return model, info
     return train

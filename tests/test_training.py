@@ -74,20 +74,6 @@ def test_pgd_training_learns_and_shares_weights(small_train):
     assert evaluation.accuracy(model, x, y) > 0.6  # 2 epochs on 2,000 images: it learned
 
 
-def test_nsl_wrapper_uses_the_seed_settings_and_trains(small_train):
-    hp, train = small_train
-    model = models.build_base_model(hp)
-    adv_model = training.nsl_wrap(model, hp)
-    cfg = adv_model.adv_config
-    assert cfg.multiplier == 0.2 and cfg.adv_neighbor_config.adv_step_size == 0.2
-    assert cfg.adv_neighbor_config.adv_grad_norm.value == "infinity"
-    before = [w.numpy().copy() for w in model.trainable_weights]
-    adv_model, history = training.train_nsl(model, train.map(data.convert_to_dictionaries), hp, epochs=1, verbose=0)
-    assert adv_model.base_model is model
-    assert any(not np.allclose(b, w.numpy()) for b, w in zip(before, model.trainable_weights))
-    assert "scaled_adversarial_loss" in history.history
-
-
 def test_soft_labels_are_probabilities_that_flatten_with_temperature(base_model, test_batch):
     x = test_batch[0][:50]
     cold, hot = training.soft_labels(base_model, x, 1.0), training.soft_labels(base_model, x, 100.0)
