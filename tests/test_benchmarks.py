@@ -343,6 +343,7 @@ def test_a_real_pgd_evaluation_resumed_gives_the_same_per_image_record(tmp_path,
     assert resumed["robust"] == whole["robust"] and len(whole["robust"]) == 8
 
 
+@pytest.mark.slow
 def test_referee_apgd_per_image_breaks_a_standard_model_targeted_towards_its_runner_up(base_model):
     import numpy as np
     from helpers import data, referee
