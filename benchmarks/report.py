@@ -29,6 +29,7 @@ TARGETS = {                      # file -> the tables it holds
     ROOT / "README.md": ("lessons", "headline"),
     ROOT / "benchmarks" / "README.md": ("capstone", "autoattack_parts", "square_gap", "lessons_not_kept",
                                        "benchmarks_not_kept"),
+    ROOT / "experiments" / "capstone" / "README.md": ("capstone",),
 }
 NOT_KEPT = "†"
 NOT_KEPT_NOTE = (f"{NOT_KEPT} JSON not kept: transcribed from README.md at commit 70f54c4 "
