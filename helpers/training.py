@@ -7,7 +7,10 @@ and return the Keras ``History``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import time
+from typing import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -153,16 +156,50 @@ class WeightAverage(tf.keras.callbacks.Callback):
         self._update(tf.constant(float(self.updates)))
         self.updates += 1
 
+    def average_weights(self) -> list:
+        """The running average now, as NumPy arrays in the order of the model's ``get_weights()``."""
+        if self._average is None:
+            raise ValueError("WeightAverage has no average before training begins")
+        return [avg.numpy() for avg in self._average]
+
     def on_train_end(self, logs=None):
         target = self._target()
         self.final_weights = target.get_weights()
-        target.set_weights([avg.numpy() for avg in self._average])
+        target.set_weights(self.average_weights())
 
 
 # --------------------------------------------------------------------------- hand-written adversarial training
 
-ADV_METHODS = ("fgsm", "fast", "pgd", "trades", "mart")
 START_POINTS = (None, "blocks")
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+    """One adversarial training method of :class:`AdversarialTrainer`: its inner attack and its loss.
+
+    A new method is one entry of :data:`METHODS` (``METHODS["name"] = Method(...)``); nothing else changes.
+
+    - ``attack(trainer, x, y, eps, step) -> x_adv``: the adversarial batch for clean images ``x`` (batch, 28,
+      28, 1) in [0, 1] and int labels ``y``, at L-inf or L2 radius ``eps`` with attack step ``step`` (pixel
+      units); graph code, reading the trainer's ``base_model``, ``steps``, ``norm``, ``start`` and
+      ``attack_training_mode`` (the trainer stops its gradient);
+    - ``loss(trainer, y, logits_clean, logits_adv) -> scalar``: the training objective, both passes in
+      training mode, from the trainer's ``cross_entropy``, ``mix`` and ``beta`` (the trainer adds the
+      model's own losses);
+    - ``default_step(eps, steps)``: the attack's step when the caller sets none;
+    - ``step_argument``: the trainer argument that fixes the step in pixels (``"step_size"`` or ``"alpha"``;
+      ``step_ratio`` works then too), or None when the step is always ``default_step`` (FGSM's eps);
+    - ``multi_step``: runs the trainer's ``steps`` (else one); ``blocks``: accepts ``start="blocks"``;
+    - ``reference``: the paper.
+    """
+
+    attack: Callable
+    loss: Callable
+    default_step: Callable
+    step_argument: str | None
+    multi_step: bool
+    blocks: bool
+    reference: str
 
 
 class AdversarialTrainer(tf.keras.Model):
@@ -176,7 +213,8 @@ class AdversarialTrainer(tf.keras.Model):
     ``(1 - mix) * CE(clean) + mix * CE(adversarial)``) with the model in
     training mode. ``fit`` is called once, for all epochs.
 
-    Methods:
+    Methods, one entry each of the table :data:`METHODS` (its attack, loss and step), so that a new
+    method is one entry there:
       ``"fgsm"``  one signed step of size eps from the clean image (Goodfellow et al. 2015);
       ``"fast"``  FGSM from a uniform random start, step ``alpha`` (default 1.25 eps), projected
                   (Wong, Rice & Kolter 2020, "fast is better than free");
@@ -194,8 +232,8 @@ class AdversarialTrainer(tf.keras.Model):
     ``warmup_steps`` ramps eps linearly from 0 over the first optimiser steps
     (without it, PGD training at eps 0.3 can sit at chance accuracy).
     ``step_ratio`` sets the attack's step as a multiple of the *current* eps
-    (so it shrinks with eps during the warm-up); ``step_size`` / ``alpha`` are
-    fixed steps instead (pixel units), and at most one of them may be given.
+    (so it shrinks with eps during the warm-up); ``step_size`` (PGD, TRADES, MART) / ``alpha`` (fast) are
+    fixed steps instead (pixel units): at most one of them may be given, and FGSM, whose step is eps, takes none.
     ``awp_gamma`` > 0 adds adversarial weight perturbation (AWP; Wu, Xia & Wang
     2020): after crafting ``x_adv``, every kernel ``w`` (tensors of rank >= 2;
     biases untouched) is moved to ``w + gamma * ||w|| * g / ||g||``, with ``g``
@@ -218,14 +256,16 @@ class AdversarialTrainer(tf.keras.Model):
                  norm: str = "inf", warmup_steps: int = 0, attack_training_mode: bool = False, beta: float = 6.0,
                  step_ratio: float | None = None, awp_gamma: float = 0.0, start: str | None = None, **kwargs):
         super().__init__(**kwargs)
-        if method not in ADV_METHODS:
-            raise ValueError(f"unknown method {method!r}; use one of {', '.join(ADV_METHODS)}")
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+        spec = METHODS[method]
         if not 0.0 <= mix <= 1.0:
             raise ValueError(f"mix is the weight of the adversarial loss and must be in [0, 1], got {mix}")
         if eps < 0 or steps < 1 or warmup_steps < 0:
             raise ValueError("eps must be >= 0, steps >= 1 and warmup_steps >= 0")
         self.base_model = base_model
-        self.method, self.eps, self.mix, self.warmup_steps = method, float(eps), float(mix), int(warmup_steps)
+        self.method, self.method_spec = method, spec
+        self.eps, self.mix, self.warmup_steps = float(eps), float(mix), int(warmup_steps)
         self.norm = attacks.norm_name(norm)
         self.attack_training_mode = bool(attack_training_mode)
         if beta < 0:
@@ -236,19 +276,23 @@ class AdversarialTrainer(tf.keras.Model):
         self.awp_gamma = float(awp_gamma)
         if step_ratio is not None and (step_size is not None or alpha is not None or step_ratio <= 0):
             raise ValueError("step_ratio must be > 0 and cannot be combined with step_size or alpha")
+        given = [name for name, value in (("step_size", step_size), ("alpha", alpha), ("step_ratio", step_ratio))
+                 if value is not None]
+        if spec.step_argument is None and given:
+            raise ValueError(f"method {method!r} steps by eps and takes no {', '.join(given)}")
+        wrong = [name for name in given if name not in (spec.step_argument, "step_ratio")]
+        if wrong:
+            raise ValueError(f"method {method!r} takes {spec.step_argument} or step_ratio, not {', '.join(wrong)}")
         self.step_ratio = step_ratio
         if start not in START_POINTS:
             raise ValueError(f"unknown start {start!r}; use None (the method's own) or 'blocks'")
-        if start == "blocks" and (method not in ("pgd", "trades", "mart") or self.norm != "inf"):
-            raise ValueError("start='blocks' needs an L-inf multi-step method: 'pgd', 'trades' or 'mart'")
+        if start == "blocks" and (not spec.blocks or self.norm != "inf"):
+            raise ValueError("start='blocks' needs an L-inf method that takes it: "
+                             + ", ".join(repr(name) for name, entry in METHODS.items() if entry.blocks))
         self.start = start
-        if method in ("pgd", "trades", "mart"):
-            self.steps, self.step_size, self.rand_init = int(steps), step_size, True
-        elif method == "fast":
-            self.steps, self.step_size, self.rand_init = 1, alpha, True
-        else:
-            self.steps, self.step_size, self.rand_init = 1, None, False
-        self._loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        self.steps = int(steps) if spec.multi_step else 1
+        self.step_size = {"step_size": step_size, "alpha": alpha}.get(spec.step_argument)
+        self.cross_entropy = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         self.loss_tracker = tf.keras.metrics.Mean(name="loss")
         self.clean_accuracy = tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")
         self.adv_accuracy = tf.keras.metrics.SparseCategoricalAccuracy(name="adv_accuracy")
@@ -268,70 +312,26 @@ class AdversarialTrainer(tf.keras.Model):
         return self.eps * tf.minimum(1.0, progress)
 
     def adversarial_batch(self, x, y, eps=None):
-        """The adversarial version of a clean batch, crafted as ``train_step`` does."""
+        """The adversarial version of a clean batch, crafted as ``train_step`` does (the method's ``attack``)."""
         eps = self.current_eps() if eps is None else tf.constant(eps, tf.float32)
-        if self.method in ("trades", "mart"):
-            return self._kl_or_ce_batch(x, eps, y if self.method == "mart" else None)
-        if self.start == "blocks":
-            x_adv = attacks.pgd_graph(self.base_model, x, y, eps, self._attack_step(eps), self.steps, self.norm,
-                                      training=self.attack_training_mode, x_start=attacks.random_blocks(x, eps))
-        else:
-            x_adv = attacks.pgd_graph(self.base_model, x, y, eps, self._attack_step(eps), self.steps, self.norm,
-                                      rand_init=self.rand_init, training=self.attack_training_mode)
-        return tf.stop_gradient(x_adv)
+        return tf.stop_gradient(self.method_spec.attack(self, x, y, eps, self.attack_step(eps)))
 
-    def _attack_step(self, eps):
-        """The attack's step at the current ``eps``: eps for FGSM, else ``step_ratio`` x eps, the fixed
-        ``step_size`` / ``alpha``, or the default (1.25 eps for fast, 2.5 eps / steps for PGD, TRADES and MART)."""
-        if self.method == "fgsm":
-            return eps
+    def attack_step(self, eps):
+        """The attack's step at the current ``eps`` (pixel units): ``step_ratio`` x eps, the fixed ``step_size`` /
+        ``alpha``, or the method's default (eps for FGSM, 1.25 eps for fast, 2.5 eps / steps for PGD, TRADES, MART)."""
         if self.step_ratio is not None:
             return self.step_ratio * eps
         if self.step_size is not None:
             return self.step_size
-        return 1.25 * eps if self.method == "fast" else 2.5 * eps / self.steps
-
-    def _kl_or_ce_batch(self, x, eps, y=None):
-        """TRADES' inner maximisation: PGD on KL(f(x) || f(x')) from x + 0.001 N(0, 1); with labels ``y``
-        (MART's), PGD on CE(f(x'), y) from the same start. With ``start="blocks"`` both start from
-        :func:`attacks.random_blocks` instead."""
-        step = self._attack_step(eps)
-        if y is None:
-            p_clean = tf.stop_gradient(tf.nn.softmax(self.base_model(x, training=self.attack_training_mode)))
-        if self.start == "blocks":
-            x_adv = attacks.random_blocks(x, eps)
-        else:
-            x_adv = attacks.project(x + 0.001 * tf.random.normal(tf.shape(x)), x, eps, self.norm)
-
-        def body(i, x_adv):
-            if y is None:
-                with tf.GradientTape() as tape:
-                    tape.watch(x_adv)
-                    kl = _kl(p_clean, self.base_model(x_adv, training=self.attack_training_mode))
-                grad = tape.gradient(kl, x_adv)
-            else:
-                _, grad = attacks.input_gradient(self.base_model, x_adv, y, "ce", training=self.attack_training_mode)
-            x_next = attacks.project(x_adv + step * attacks.step_direction(grad, self.norm), x, eps, self.norm)
-            return i + 1, tf.stop_gradient(x_next)
-
-        _, x_adv = tf.while_loop(lambda i, _: i < self.steps, body, [tf.constant(0), x_adv])
-        return tf.stop_gradient(x_adv)
+        return self.method_spec.default_step(eps, self.steps)
 
     def objective(self, y, logits_clean, logits_adv) -> tf.Tensor:
-        """The training loss for one batch from both forward passes (training mode): override it to try a new loss.
+        """The training loss for one batch from both forward passes (training mode): the method's ``loss``.
 
         ``y`` int labels (batch,); logits (batch, classes). ``train_step`` adds
-        the model's own losses (regularisers) to it.
+        the model's own losses (regularisers) to it. Override it to try a new loss.
         """
-        if self.method == "trades":
-            robust = tf.reduce_mean(_kl(tf.nn.softmax(logits_clean), logits_adv))
-            return self._loss(y, logits_clean) + self.beta * robust
-        if self.method == "mart":
-            return mart_loss(y, logits_clean, logits_adv, self.beta)
-        loss = self.mix * self._loss(y, logits_adv)
-        if self.mix < 1.0:
-            loss += (1.0 - self.mix) * self._loss(y, logits_clean)
-        return loss
+        return self.method_spec.loss(self, y, logits_clean, logits_adv)
 
     def weight_perturbation(self, x, y, x_adv) -> list:
         """AWP's perturbation of the kernels (rank >= 2): ``(variable, delta)`` pairs, with ``||delta|| =
@@ -367,7 +367,7 @@ class AdversarialTrainer(tf.keras.Model):
     def test_step(self, data):
         x, y = data
         logits = self.base_model(x, training=False)
-        self.loss_tracker.update_state(self._loss(y, logits))
+        self.loss_tracker.update_state(self.cross_entropy(y, logits))
         self.clean_accuracy.update_state(y, logits)
         return {m.name: m.result() for m in (self.loss_tracker, self.clean_accuracy)}
 
@@ -383,8 +383,8 @@ def _put_back(variables):
             variable.assign(value)
 
 
-def _kl(p, logits_q):
-    """KL(p || softmax(logits_q)) per example, for probabilities ``p`` (batch, classes)."""
+def kl_divergence(p, logits_q):
+    """KL(p || softmax(logits_q)) per example (batch,), in nats, for probabilities ``p`` (batch, classes)."""
     log_q = tf.nn.log_softmax(logits_q)
     return tf.reduce_sum(p * (tf.math.log(tf.maximum(p, 1e-12)) - log_q), axis=-1)
 
@@ -404,7 +404,86 @@ def mart_loss(y, logits_clean, logits_adv, beta: float) -> tf.Tensor:
     strongest_wrong = tf.reduce_max(p_adv - 2.0 * true, axis=-1)          # p_adv <= 1, so the true class drops out
     boosted = ce_adv - tf.math.log(tf.maximum(1.0001 - strongest_wrong, 1e-12))
     weight = 1.0000001 - tf.reduce_sum(p_clean * true, axis=-1)
-    return tf.reduce_mean(boosted) + beta * tf.reduce_mean(_kl(p_clean, logits_adv) * weight)
+    return tf.reduce_mean(boosted) + beta * tf.reduce_mean(kl_divergence(p_clean, logits_adv) * weight)
+
+
+# --------------------------------------------------------------------------- the methods' table: attack, loss, step
+
+def _sign_gradient_attack(trainer, x, y, eps, step, *, random_start: bool):
+    """FGSM, fast and PGD's batch: sign-gradient steps on the cross-entropy from ``x`` (``random_start=False``),
+    a uniform random point of the ball, or :func:`attacks.random_blocks` (``start="blocks"``)."""
+    if trainer.start == "blocks":
+        return attacks.pgd_graph(trainer.base_model, x, y, eps, step, trainer.steps, trainer.norm,
+                                 training=trainer.attack_training_mode, x_start=attacks.random_blocks(x, eps))
+    return attacks.pgd_graph(trainer.base_model, x, y, eps, step, trainer.steps, trainer.norm,
+                             rand_init=random_start, training=trainer.attack_training_mode)
+
+
+def _noisy_start_attack(trainer, x, y, eps, step, *, labels: bool):
+    """TRADES' inner maximisation: PGD on KL(f(x) || f(x')) from x + 0.001 N(0, 1); with ``labels`` (MART's),
+    PGD on CE(f(x'), y) from the same start. With ``start="blocks"`` both start from
+    :func:`attacks.random_blocks` instead."""
+    model, mode = trainer.base_model, trainer.attack_training_mode
+    if not labels:
+        p_clean = tf.stop_gradient(tf.nn.softmax(model(x, training=mode)))
+    if trainer.start == "blocks":
+        x_adv = attacks.random_blocks(x, eps)
+    else:
+        x_adv = attacks.project(x + 0.001 * tf.random.normal(tf.shape(x)), x, eps, trainer.norm)
+
+    def body(i, x_adv):
+        if labels:
+            _, grad = attacks.input_gradient(model, x_adv, y, "ce", training=mode)
+        else:
+            with tf.GradientTape() as tape:
+                tape.watch(x_adv)
+                kl = kl_divergence(p_clean, model(x_adv, training=mode))
+            grad = tape.gradient(kl, x_adv)
+        x_next = attacks.project(x_adv + step * attacks.step_direction(grad, trainer.norm), x, eps, trainer.norm)
+        return i + 1, tf.stop_gradient(x_next)
+
+    _, x_adv = tf.while_loop(lambda i, _: i < trainer.steps, body, [tf.constant(0), x_adv])
+    return x_adv
+
+
+def _mixed_cross_entropy(trainer, y, logits_clean, logits_adv):
+    """``mix * CE(adversarial) + (1 - mix) * CE(clean)`` (the clean term dropped when ``mix`` is 1)."""
+    loss = trainer.mix * trainer.cross_entropy(y, logits_adv)
+    if trainer.mix < 1.0:
+        loss += (1.0 - trainer.mix) * trainer.cross_entropy(y, logits_clean)
+    return loss
+
+
+def _trades_loss(trainer, y, logits_clean, logits_adv):
+    """TRADES: ``CE(f(x), y) + beta * KL(f(x) || f(x_adv))``, averaged over the batch."""
+    robust = tf.reduce_mean(kl_divergence(tf.nn.softmax(logits_clean), logits_adv))
+    return trainer.cross_entropy(y, logits_clean) + trainer.beta * robust
+
+
+def _madry_step(eps, steps):
+    """2.5 eps / steps: enough for ``steps`` steps to cross the ball and back (Madry et al. 2018)."""
+    return 2.5 * eps / steps
+
+
+# The methods of AdversarialTrainer, by name: a new method is one entry here (tests/test_training.py checks it).
+METHODS: dict[str, Method] = {
+    "fgsm": Method(functools.partial(_sign_gradient_attack, random_start=False), _mixed_cross_entropy,
+                   default_step=lambda eps, steps: eps, step_argument=None, multi_step=False, blocks=False,
+                   reference="Goodfellow, Shlens & Szegedy 2015"),
+    "fast": Method(functools.partial(_sign_gradient_attack, random_start=True), _mixed_cross_entropy,
+                   default_step=lambda eps, steps: 1.25 * eps, step_argument="alpha", multi_step=False, blocks=False,
+                   reference="Wong, Rice & Kolter 2020"),
+    "pgd": Method(functools.partial(_sign_gradient_attack, random_start=True), _mixed_cross_entropy,
+                  default_step=_madry_step, step_argument="step_size", multi_step=True, blocks=True,
+                  reference="Madry et al. 2018"),
+    "trades": Method(functools.partial(_noisy_start_attack, labels=False), _trades_loss,
+                     default_step=_madry_step, step_argument="step_size", multi_step=True, blocks=True,
+                     reference="Zhang et al. 2019"),
+    "mart": Method(functools.partial(_noisy_start_attack, labels=True),
+                   lambda trainer, y, clean, adv: mart_loss(y, clean, adv, trainer.beta),
+                   default_step=_madry_step, step_argument="step_size", multi_step=True, blocks=True,
+                   reference="Wang et al. 2020"),
+}
 
 
 def train_adversarial(base_model: tf.keras.Model, train: tf.data.Dataset, hparams: HParams, *,

@@ -21,7 +21,7 @@ def test_fgsm_trainer_crafts_exactly_fgsm(base_model, test_batch):
                                attacks.fgsm(base_model, x, y, eps=0.2).numpy(), atol=1e-6)
 
 
-@pytest.mark.parametrize("method", training.ADV_METHODS)
+@pytest.mark.parametrize("method", list(training.METHODS))
 def test_adversarial_batches_stay_in_the_ball_and_range(base_model, test_batch, method):
     x, y = test_batch[0][:64], test_batch[1][:64]
     trainer = training.AdversarialTrainer(base_model, method=method, eps=0.3, steps=3)
@@ -55,10 +55,83 @@ def test_attack_mode_is_explicit_for_batchnorm_models(test_batch):
     assert not np.allclose(inference.numpy(), batch_stats.numpy())
 
 
-@pytest.mark.parametrize("kwargs", [{"method": "free"}, {"mix": 1.5}, {"eps": -0.1}, {"steps": 0}])
-def test_bad_trainer_settings_are_refused(kwargs):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("kwargs, words", [
+    ({"method": "free"}, "unknown method 'free'"), ({"mix": 1.5}, "mix"), ({"eps": -0.1}, "eps"),
+    ({"steps": 0}, "steps"), ({"method": "fgsm", "step_ratio": 2.0}, "'fgsm' steps by eps and takes no step_ratio"),
+    ({"method": "pgd", "alpha": 0.1}, "'pgd' takes step_size or step_ratio, not alpha"),
+    ({"method": "fast", "step_size": 0.1}, "'fast' takes alpha or step_ratio, not step_size")])
+def test_bad_trainer_settings_are_refused(kwargs, words):
+    with pytest.raises(ValueError, match=words):
         training.AdversarialTrainer(models.build_base_model(), **kwargs)
+
+
+def _one_batch(test_batch, n=32):
+    return tf.data.Dataset.from_tensor_slices((test_batch[0][:n], test_batch[1][:n])).batch(n)
+
+
+@pytest.mark.parametrize("method", list(training.METHODS))
+def test_every_method_of_the_table_trains_a_step_with_its_own_attack_and_loss(test_batch, method):
+    model = _tiny_model()
+    start = model.get_weights()
+    trainer = training.AdversarialTrainer(model, method=method, eps=0.2, steps=2)
+    trainer.compile(optimizer=tf.keras.optimizers.SGD(0.1))
+    history = trainer.fit(_one_batch(test_batch), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert any(not np.array_equal(a, b) for a, b in zip(model.get_weights(), start))
+    spec = training.METHODS[method]
+    x, y = tf.constant(test_batch[0][:32]), tf.constant(test_batch[1][:32])
+    assert trainer.steps == (2 if spec.multi_step else 1)
+    assert float(trainer.attack_step(tf.constant(0.2))) == pytest.approx(float(spec.default_step(0.2, trainer.steps)))
+    logits = model(x, training=True), model(x + 0.1, training=True)
+    assert float(trainer.objective(y, *logits)) == pytest.approx(float(spec.loss(trainer, y, *logits)))
+
+
+def test_an_unknown_method_is_refused_with_the_names_of_the_table():
+    names = ", ".join(training.METHODS)
+    assert names == "fgsm, fast, pgd, trades, mart"
+    with pytest.raises(ValueError, match=f"unknown method 'free'; use one of {names}$"):
+        training.AdversarialTrainer(_tiny_model(), method="free")
+    with pytest.raises(ValueError, match="start='blocks' needs an L-inf method that takes it: 'pgd', 'trades', 'mart'"):
+        training.AdversarialTrainer(_tiny_model(), method="fast", start="blocks")
+
+
+def test_a_new_method_is_one_entry_of_the_table(monkeypatch, test_batch):
+    x, y = tf.constant(test_batch[0][:32]), tf.constant(test_batch[1][:32])
+    monkeypatch.setitem(training.METHODS, "pgd_again", training.METHODS["pgd"])   # a copy under a new name
+    weights = {}
+    for name in ("pgd", "pgd_again"):
+        model = _tiny_model()
+        tf.random.set_seed(4)
+        trainer = training.AdversarialTrainer(model, method=name, eps=0.2, steps=2, warmup_steps=2)
+        trainer.compile(optimizer=tf.keras.optimizers.SGD(0.1))
+        trainer.fit(_one_batch(test_batch), epochs=1, verbose=0)
+        weights[name] = model.get_weights()
+    for a, b in zip(weights["pgd"], weights["pgd_again"]):                      # trains exactly as its original
+        np.testing.assert_array_equal(a, b)
+
+    calls = []
+
+    def noise_attack(trainer, x, y, eps, step):                                 # a method of its own: random signs
+        calls.append("attack")
+        return attacks.project(x + eps * tf.sign(tf.random.normal(tf.shape(x))), x, eps, trainer.norm)
+
+    def adversarial_ce(trainer, y, logits_clean, logits_adv):
+        calls.append("loss")
+        return trainer.cross_entropy(y, logits_adv)
+
+    monkeypatch.setitem(training.METHODS, "noise", training.Method(
+        noise_attack, adversarial_ce, default_step=lambda eps, steps: eps, step_argument=None, multi_step=False,
+        blocks=False, reference="a test"))
+    model = _tiny_model()
+    start = model.get_weights()
+    trainer, history = training.train_adversarial(model, _one_batch(test_batch), config.hparams(), epochs=2,
+                                                  verbose=0, method="noise", eps=0.2)
+    assert {"attack", "loss"} <= set(calls) and len(history.history["loss"]) == 2
+    assert any(not np.array_equal(a, b) for a, b in zip(model.get_weights(), start))
+    x_adv = trainer.adversarial_batch(x, y, eps=0.2).numpy()
+    assert np.allclose(np.abs(x_adv - x.numpy())[(x.numpy() > 0.2) & (x.numpy() < 0.8)], 0.2, atol=1e-6)
+    with pytest.raises(ValueError, match="use one of fgsm, fast, pgd, trades, mart, pgd_again, noise$"):
+        training.AdversarialTrainer(model, method="free")
 
 
 def test_pgd_training_learns_and_shares_weights(small_train):
@@ -141,6 +214,8 @@ def test_weight_average_averages_the_base_model_of_an_adversarial_trainer(small_
     training.train_adversarial(model, pipeline.take(3), hp, epochs=1, verbose=0, method="fast", eps=0.1,
                                callbacks=[average])
     assert average.updates == 3
+    for kept, averaged in zip(model.get_weights(), average.average_weights()):   # the plain model holds the average
+        np.testing.assert_array_equal(kept, averaged)
     changed = [not np.allclose(a, b) for a, b in zip(model.get_weights(), average.final_weights)]
     assert any(changed)
 
@@ -149,9 +224,26 @@ def test_capstone_recipe_with_weight_average_keeps_the_average_and_reports_the_r
     from helpers import zoo
 
     hp, pipeline = small_train
-    train = zoo.capstone_recipe(dict(zoo.CAPSTONE, method="fast", steps=1, eps=0.1, weight_average=0.9))
-    model, info = train(hp.replace(epochs=1), pipeline.take(4), 0)
-    assert 0.0 <= info["raw_final_test_accuracy"] <= 1.0
+    made = []
+
+    class Recorded(training.WeightAverage):            # the recipe's own callback, kept to compare with
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(training, "WeightAverage", Recorded)
+        train = zoo.capstone_recipe(dict(zoo.CAPSTONE, method="fast", steps=1, eps=0.1, weight_average=0.9))
+        model, info = train(hp.replace(epochs=1), pipeline.take(4), 0)
+    (average,) = made
+    assert average.decay == 0.9 and average.updates == 4
+    for kept, averaged in zip(model.get_weights(), average.average_weights()):     # the model kept is the average
+        np.testing.assert_array_equal(kept, averaged)
+    assert any(not np.allclose(kept, raw) for kept, raw in zip(model.get_weights(), average.final_weights))
+    raw_model = tf.keras.models.clone_model(model)
+    raw_model.set_weights(average.final_weights)                                  # the last raw weights' accuracy
+    x_test, y_test = data.load_normalized("test", verbose=False)
+    assert info["raw_final_test_accuracy"] == evaluation.accuracy(raw_model, x_test, y_test)
     assert zoo.settings("capstone_trades_smallcnn_avg")["weight_average"] == 0.999
     _, plain = zoo.capstone_recipe(dict(zoo.CAPSTONE, method="fast", steps=1, eps=0.1))(
         hp.replace(epochs=1), pipeline.take(4), 0)
@@ -213,8 +305,8 @@ def test_trades_batches_stay_in_the_ball_and_raise_the_kl(base_model, test_batch
     x_adv = trainer.adversarial_batch(x, y, eps=0.3).numpy()
     assert np.abs(x_adv - x.numpy()).max() <= 0.3 + 1e-6 and x_adv.min() >= 0 and x_adv.max() <= 1
     p = tf.nn.softmax(base_model(x))
-    kl_adv = float(tf.reduce_mean(training._kl(p, base_model(x_adv))))
-    kl_noise = float(tf.reduce_mean(training._kl(p, base_model(attacks.random_start(x, 0.3, "inf")))))
+    kl_adv = float(tf.reduce_mean(training.kl_divergence(p, base_model(x_adv))))
+    kl_noise = float(tf.reduce_mean(training.kl_divergence(p, base_model(attacks.random_start(x, 0.3, "inf")))))
     assert kl_adv > 5 * kl_noise
     with pytest.raises(ValueError, match="beta"):
         training.AdversarialTrainer(base_model, method="trades", beta=-1)
