@@ -79,19 +79,23 @@ def _image_range(result: dict) -> tuple[int, int]:
 
 
 def capstone_runs(results: dict[str, dict]) -> list[dict]:
-    """One entry per evaluated capstone-family model and seed: its Auto-PGD run and its widest AutoAttack run.
+    """One entry per trained capstone-family model: its Auto-PGD run and its widest AutoAttack run.
 
-    A model's row joins its ``apgd`` run (clean, PGD-100x5, Auto-PGD) with the AutoAttack run that covers most
-    images from image 0 (a merge of parts, or one part); parts of a merge and separate re-runs (``by-attack``)
-    are listed by :func:`autoattack_parts`.
+    A trained model is its name, seed and training time (a model trained again is another entry, ``again`` set
+    to its evaluation date). Its row joins its ``apgd`` run (clean, PGD-100x5, Auto-PGD, and APGD-T with the
+    lowest of all when run) with the AutoAttack run that covers most images from image 0 (a merge of parts, or
+    one part); parts of a merge and separate re-runs (``by-attack``) are listed by :func:`autoattack_parts`.
     """
-    groups: dict[tuple[str, str], dict] = {}
+    groups: dict[tuple, dict] = {}
     for stem, result in results.items():
         model, tag = model_and_tag(stem)
         if not model.startswith("capstone"):
             continue
         seed = tag.split("-")[0] if tag.startswith("seed") else ""
-        entry = groups.setdefault((model, seed), {"model": model, "seed": seed, "apgd": None, "autoattack": None})
+        key = (model, seed, result.get("train_seconds"))
+        entry = groups.setdefault(key, {"model": model, "seed": seed, "apgd": None, "autoattack": None,
+                                        "date": result["environment"]["date"], "again": ""})
+        entry["date"] = min(entry["date"], result["environment"]["date"])
         rows = _rows(result)
         if _find(rows, "ART Auto-PGD") and not _find(rows, "ART AutoAttack"):
             entry["apgd"] = (stem, result)
@@ -100,7 +104,12 @@ def capstone_runs(results: dict[str, dict]) -> list[dict]:
             best = entry["autoattack"]
             if start == 0 and (best is None or stop > _image_range(best[1])[1]):
                 entry["autoattack"] = (stem, result)
-    return sorted(groups.values(), key=lambda e: (e["model"], e["seed"]))
+    runs = sorted((e for e in groups.values() if e["apgd"] or e["autoattack"]),
+                  key=lambda e: (e["model"], e["seed"], e["date"]))
+    for earlier, later in zip(runs, runs[1:]):
+        if (earlier["model"], earlier["seed"]) == (later["model"], later["seed"]):
+            later["again"] = later["date"][:10]
+    return runs
 
 
 # --------------------------------------------------------------------------- rendering
@@ -112,7 +121,8 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 CAPSTONE_HEADER = ["model", "training", "clean", "PGD-100×5 CE", "PGD-100×5 margin", "strongest PGD",
-                   "ART Auto-PGD ×5", "ART AutoAttack", "strongest PGD on the AutoAttack images", "result files"]
+                   "ART Auto-PGD ×5", "ART APGD-T", "lowest of all, per image", "ART AutoAttack",
+                   "strongest PGD on the AutoAttack images", "result files"]
 
 
 def capstone_rows(results: dict[str, dict], not_kept: dict) -> list[list[str]]:
@@ -122,6 +132,7 @@ def capstone_rows(results: dict[str, dict], not_kept: dict) -> list[list[str]]:
         stem, result = source
         measures = _rows(result)
         label = f"`{run['model']}`" + (f", trained again with `ADVLAB_SEED={run['seed'][4:]}`" if run["seed"] else "")
+        label += f", trained again on {run['again']}" if run["again"] else ""
         ratio = result.get("cost_ratio_to_standard_training")
         training = f"{result['train_seconds']:,.0f} s" + (f", {ratio:.1f}×" if ratio else "")
 
@@ -138,11 +149,13 @@ def capstone_rows(results: dict[str, dict], not_kept: dict) -> list[list[str]]:
             aa, aa_pgd = cell("ART AutoAttack", aa_rows), cell("strongest PGD on the AutoAttack", aa_rows)
             files.append(aa_stem)
         rows.append([label, training, pct(result["clean_accuracy"], digits=2), cell("PGD-100x5 (ce)"),
-                     cell("PGD-100x5 (margin)"), cell("strongest PGD (worst"), apgd, aa, aa_pgd,
+                     cell("PGD-100x5 (margin)"), cell("strongest PGD (worst"), apgd, cell("ART APGD-T"),
+                     cell("lowest of all"), aa, aa_pgd,
                      ", ".join(f"`{f}`" for f in files)])
     for old in not_kept["tables"]["capstone_before_kept"]["rows"]:
         rows.append([f"{old['model']} {NOT_KEPT}", old["training"], old["clean"], old["PGD-100×5 CE"],
-                     old["PGD-100×5 margin"], old["strongest PGD"], old["ART Auto-PGD ×5"], old["ART AutoAttack"],
+                     old["PGD-100×5 margin"], old["strongest PGD"], old["ART Auto-PGD ×5"], "", "",
+                     old["ART AutoAttack"],
                      "", "not kept"])
     return rows
 
@@ -152,6 +165,9 @@ def render_capstone(results, not_kept, leaderboard) -> str:
             "images unless a cell gives another count in brackets. PGD-100×5: 100 steps of 2.5·eps/100, 5 random "
             "restarts, cross-entropy or margin loss; strongest PGD: an image counts as robust only if it survives "
             "both. ART Auto-PGD ×5: ART 1.20.1's APGD, cross-entropy then DLR, 100 iterations, 5 restarts each. "
+            "ART APGD-T: targeted APGD as in the AutoAttack leaderboard's standard version (ART 1.20.1's targeted "
+            "DLR loss, each of the 9 classes with the highest clean logits as target, 100 iterations, 1 restart "
+            "each); lowest of all: an image counts as robust only if every attack of its row left it standing. "
             "ART AutoAttack: ART 1.20.1's default AutoAttack (APGD-CE, APGD-DLR, DeepFool, Square), run in parts "
             "of 200 images and merged. Training: wall-clock seconds on 2 CPU cores and the ratio to an epoch of "
             "standard training of the same network (timed in the same run). The reported robust accuracy of a "
@@ -214,17 +230,17 @@ def render_benchmarks_not_kept(results, not_kept, leaderboard) -> str:
 
 
 def champion_run(results: dict[str, dict], leaderboard: dict) -> dict:
-    """The champion's widest AutoAttack run and, when kept, its targeted-APGD ("lowest of all") run."""
+    """The champion's training run with the widest AutoAttack run, and its training run with the widest
+    "lowest of all" (every attack, per image) row, when one was kept."""
     champion = leaderboard["our_champion"]
-    runs = {e["model"]: e for e in capstone_runs(results) if not e["seed"]}
-    run = runs[champion]
+    runs = [e for e in capstone_runs(results) if e["model"] == champion and not e["seed"]]
+    with_aa = max((e for e in runs if e["autoattack"]), key=lambda e: _image_range(e["autoattack"][1])[1])
     lowest = None
-    for stem, result in results.items():
-        model, _ = model_and_tag(stem)
-        row = _find(_rows(result), "lowest of all")
-        if model == champion and row and (lowest is None or row["images"] > lowest[1]["images"]):
-            lowest = (stem, row)
-    return {"run": run, "lowest": lowest}
+    for run in runs:
+        row = _find(_rows(run["apgd"][1]), "lowest of all") if run["apgd"] else None
+        if row and (lowest is None or row["images"] > lowest[2]["images"]):
+            lowest = (run, run["apgd"], row)
+    return {"run": with_aa, "lowest": lowest}
 
 
 def render_headline(results, not_kept, leaderboard) -> str:
@@ -244,9 +260,11 @@ def render_headline(results, not_kept, leaderboard) -> str:
               pct(aa["value"], digits=1), f"ART AutoAttack defaults: APGD-CE, APGD-DLR, DeepFool, Square; "
               f"{aa['images']:,} images (`{aa_stem}`)"]]
     if champ["lowest"]:
-        stem, row = champ["lowest"]
-        board.append([f"the same model, every attack we ran, worst case per image", "",
-                      pct(row["value"], digits=1), f"{row['threat model']}; {row['images']:,} images (`{stem}`)"])
+        run, (stem, result), row = champ["lowest"]
+        which = f"the same recipe trained again ({run['again']})" if run["again"] else "the same model"
+        board.append([f"{which}: every attack we ran, an image robust only if it survives all",
+                      pct(result["clean_accuracy"], digits=2), pct(row["value"], digits=1),
+                      f"{row['threat model']} (`{stem}`)"])
     for entry in leaderboard["entries"]:
         board.append([entry["entry"], pct(entry.get("clean"), digits=2) if entry.get("clean") else "",
                       pct(entry["autoattack"], digits=2), entry["attacks"]])
