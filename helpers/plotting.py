@@ -20,6 +20,9 @@ from . import inputs
 
 IMAGE_CMAP = "gray"          # digits: black background, white strokes, as MNIST stores them
 SIGNED_CMAP = "RdBu_r"       # signed quantities only: red positive, blue negative, white zero
+# A clean image and its attacked version, side by side: told apart by colour (blue, vermillion from the Okabe-Ito
+# palette, safe for colour-blind readers) and by a hatch, never by colour alone.
+PAIR_STYLE = {"clean": {"color": "#0072B2"}, "attacked": {"color": "#D55E00", "hatch": "//", "edgecolor": "white"}}
 STYLE = {
     "figure.dpi": 100, "savefig.dpi": 150, "savefig.bbox": "tight",
     "font.size": 12, "axes.titlesize": 13, "axes.labelsize": 12, "xtick.labelsize": 11, "ytick.labelsize": 11,
@@ -210,7 +213,7 @@ def signed_heatmaps(arrays, titles, size: float = 2.6, suptitle: str | None = No
 
 
 def prediction_grid(images, labels, predictions: dict, ncols: int = 8, size: float = 1.5, suptitle: str | None = None):
-    """The seed tutorial's grid: each image titled with its true label and every model's prediction.
+    """The NSL tutorial's grid: each image titled with its true label and every model's prediction.
 
     ``predictions`` maps a model name to predicted classes (n,). A title is
     red when any model is wrong. Returns the figure.

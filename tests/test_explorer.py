@@ -23,7 +23,7 @@ def ui():
 def test_draw_shows_digit_attack_perturbation_and_every_model(ui):
     fig = ui.draw(index=3, attack="PGD-20", eps=0.3)
     titles = [ax.get_title() for ax in fig.axes]
-    assert f"clean, true label {ui.y[3]}" in titles and "PGD-20, eps 0.30" in titles and "perturbation" in titles
+    assert f"clean, true class {ui.y[3]}" in titles and "PGD-20, eps 0.30" in titles and "perturbation" in titles
     delta = ui.attacked(3, "PGD-20", 0.3) - ui.x[3:4]
     assert np.abs(delta).max() <= 0.3 + 1e-6 and np.abs(delta).max() > 0.1
     bars = next(ax for ax in fig.axes if ax.get_xlabel() == "probability of the predicted class")
@@ -68,3 +68,41 @@ def test_controls_start_where_the_static_drawing_above_them_is(ui):
         ui.controls(attack="CW")
     with pytest.raises(ValueError, match="index must be in 0..9"):
         ui.controls(index=10)
+
+
+def test_one_figure_and_none_left_for_the_notebook_to_show_again(ui):
+    """The doubled figure of lesson 03: the explorer never leaves a pyplot figure for Jupyter to show after the
+    cell, so its own figure is the only one, before and after a control moves."""
+    plt.close("all")
+    box = ui.controls(index=1, attack="FGSM", eps=0.1)
+    first = box.png
+    assert plt.get_fignums() == [] and first
+    box.children[0].children[2].value = 0.3
+    assert plt.get_fignums() == [] and box.png != first and "eps 0.30" in box.text
+    assert len(box.out.outputs) == 1 and box.out.outputs[0]["data"]["text/plain"] == box.text
+
+
+def test_where_widgets_cannot_run_the_output_is_the_figure_and_what_it_shows(ui):
+    import base64
+    import io
+
+    from PIL import Image
+
+    box = ui.controls(index=2, attack="PGD-20", eps=0.2)
+    bundle = box._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    image = Image.open(io.BytesIO(base64.b64decode(bundle["image/png"])))
+    assert image.size[0] > 600 and image.mode in ("RGB", "RGBA")
+    text = bundle["text/plain"]
+    assert text.startswith("attack explorer: digit 2: PGD-20 at L-inf eps 0.20, crafted on tiny")
+    assert f"(true class {ui.y[2]})" in text and "tiny: clean says" in text and "other: clean says" in text
+    assert box.readout.value.count(text.removeprefix("attack explorer: ")) == 1
+
+
+def test_the_readout_names_the_predicted_and_the_true_class(ui):
+    sentence = ui.describe(index=4, attack="FGSM", eps=0.0)
+    label = ui.y[4]
+    said = int(np.argmax(ui.predictions(ui.x[4:5])["tiny"]))
+    probability = ui.predictions(ui.x[4:5])["tiny"]
+    expected = f"says {said} ({probability[said]:.0%}" + (")" if said == label else f"; true {label}: ")
+    assert f"tiny: clean {expected}" in sentence
