@@ -47,7 +47,71 @@ __all__ = ["ExerciseError", "hint", "check_normalize", "check_accuracy", "check_
 
 
 class ExerciseError(AssertionError):
-    """A check found something wrong with a student's function; the message says what."""
+    """A check found something wrong with a student's function; the message says what.
+
+    In Jupyter it shows as one line, ``✗ <what is wrong>``, not as a traceback through the checker's code
+    (IPython asks an exception for its ``_render_traceback_``). It is still an error: *Run All* stops there,
+    and nbval fails a lesson whose own solution does not pass.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[31m✗ {line}\x1b[0m" if k == 0 else line for k, line in enumerate(str(self).splitlines())]
+
+
+class _NotWrittenYet(Exception):
+    """The student's function still raises ``NotImplementedError``: nothing to check yet."""
+
+
+def _check(function):
+    """Make a check of a function that is not written yet print a reminder and return False, instead of failing.
+
+    An unsolved exercise is a state, not a mistake: a student's copy of a lesson runs to its end with every
+    exercise still open, and each check says it is waiting.
+    """
+    @functools.wraps(function)
+    def check(student_function, *args, **kwargs) -> Checked:
+        name = function.__name__.removeprefix("check_")
+        try:
+            return function(student_function, *args, **kwargs)
+        except _NotWrittenYet:
+            message = (f"{name}: not written yet. Replace `raise NotImplementedError` in your function with your "
+                       f"code, run its cell, then this check (stuck? exercises.hint({name!r}))")
+            print(f"… {message}")
+            return Checked(False, message)
+    return check
+
+
+# Errors TensorFlow and NumPy raise on mistakes students make, and what fixes each: (type name, words in the
+# message, the fix).
+_TRANSLATIONS = [
+    ("ValueError", "not tf.Tensor or tf.Variable",
+     "tape.watch() needs a TensorFlow tensor, and got a NumPy array: convert it first, x = tf.constant(x), then "
+     "tape.watch(x) inside the `with tf.GradientTape() as tape:` block"),
+    ("AttributeError", "object has no attribute '_id'",
+     "tape.watch() needs a TensorFlow tensor, and got a NumPy array: convert it first, x = tf.constant(x), then "
+     "tape.watch(x) inside the `with tf.GradientTape() as tape:` block"),
+    ("ValueError", "Attempt to convert a value (None)",
+     "a gradient is None: the tape did not record the images. Put `tape.watch(x)` (x a tf.constant) before the "
+     "forward pass inside the `with tf.GradientTape() as tape:` block, and take tape.gradient(loss, x)"),
+    ("TypeError", "unsupported operand type(s) for", "a gradient is None (see tape.watch), or a value is not a number"),
+    ("InvalidArgumentError", "expected to be a float tensor but is a double tensor",
+     "float32 and float64 were mixed: the course's images and models are float32; use x.astype(np.float32) or "
+     "tf.cast(x, tf.float32), and write numbers as 0.1, not np.float64(0.1)"),
+    ("InvalidArgumentError", "expected to be a double tensor but is a float tensor",
+     "float32 and float64 were mixed: the course's images and models are float32; use x.astype(np.float32) or "
+     "tf.cast(x, tf.float32), and write numbers as 0.1, not np.float64(0.1)"),
+    ("InvalidArgumentError", "expected to be a int64 tensor but is a float tensor",
+     "labels must be integers (int64), images float32: did you swap x and y?"),
+]
+
+
+def explain_error(error: BaseException) -> str | None:
+    """The fix for a TensorFlow or NumPy error common in student code, in one sentence; None if unknown."""
+    kind, text = type(error).__name__, str(error)
+    for name, words, fix in _TRANSLATIONS:
+        if kind == name and words in text:
+            return fix
+    return None
 
 
 HINTS = {
@@ -133,9 +197,29 @@ def _fail(name: str, message: str):
     raise ExerciseError(f"{message}\n(a hint: exercises.hint({name!r}); a stronger one: exercises.hint({name!r}, 2))")
 
 
-def _ok(message: str) -> bool:
+class Checked:
+    """What a check returns: true when the function passed, false while it is not written yet.
+
+    It prints nothing more in Jupyter (the check has already printed its line), so a cell that ends with a check
+    shows ``✓ ...``, not ``✓ ...`` followed by ``True``.
+    """
+
+    def __init__(self, passed: bool, message: str):
+        self.passed, self.message = passed, message
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        return f"{'✓' if self.passed else '…'} {self.message}"
+
+    def _ipython_display_(self):
+        pass
+
+
+def _ok(message: str) -> Checked:
     print(f"✓ {message}")
-    return True
+    return Checked(True, message)
 
 
 def _call(name: str, fn, *args):
@@ -143,11 +227,15 @@ def _call(name: str, fn, *args):
     try:
         return fn(*args)
     except NotImplementedError:
-        _fail(name, "not written yet: replace `raise NotImplementedError` with your code")
+        raise _NotWrittenYet from None
     except ExerciseError:
         raise
-    except Exception as error:  # the student's own bug: say where it came from
-        raise ExerciseError(f"your function raised {type(error).__name__}: {error}") from error
+    except Exception as error:  # the student's own bug: say what it was, and the fix when it is a known one
+        fix = explain_error(error)
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        first = first if len(first) <= 160 else first[:157] + "..."
+        raise ExerciseError(f"your function raised {type(error).__name__}: {first}"
+                            + (f"\nthe fix: {fix}" if fix else "")) from None
 
 
 def _array(name: str, value, what: str) -> np.ndarray:
@@ -216,7 +304,8 @@ def _check_images(name: str, got: np.ndarray, x: np.ndarray, eps: float | None):
 
 # --------------------------------------------------------------------------- 01: normalising
 
-def check_normalize(to_unit_range) -> bool:
+@_check
+def check_normalize(to_unit_range) -> Checked:
     """Lesson 01: ``to_unit_range(images)`` turns uint8 images (n, 28, 28, 1) into float32 in [0, 1]."""
     name = "normalize"
     raw = data.load_sample("test").images[:32]
@@ -247,7 +336,8 @@ def check_normalize(to_unit_range) -> bool:
 
 # --------------------------------------------------------------------------- 02: accuracy
 
-def check_accuracy(accuracy_by_hand) -> bool:
+@_check
+def check_accuracy(accuracy_by_hand) -> Checked:
     """Lesson 02: ``accuracy_by_hand(model, x, y)`` is the fraction of images whose top logit is the label."""
     name = "accuracy"
     model = tiny_model()
@@ -274,7 +364,8 @@ def check_accuracy(accuracy_by_hand) -> bool:
 
 # --------------------------------------------------------------------------- 03: FGSM, the smallest epsilon, targeted PGD
 
-def check_fgsm(my_fgsm) -> bool:
+@_check
+def check_fgsm(my_fgsm) -> Checked:
     """Lesson 03: ``my_fgsm(model, x, y, eps)`` is FGSM: ``clip(x + eps * sign(grad_x CE), 0, 1)``."""
     name = "fgsm"
     model = tiny_model()
@@ -297,7 +388,7 @@ def check_fgsm(my_fgsm) -> bool:
         full = np.abs(np.abs(ref_delta) - eps) < 1e-5          # pixels FGSM moves by the full eps (not clipped)
         if np.mean(np.abs(delta[full]) < eps - 1e-4) > 0.05:
             _fail(name, "your perturbation is not eps * sign(gradient): some pixels moved by less than eps. "
-                        "Did you add the gradient itself (the seed article's mistake) instead of its sign?")
+                        "Did you add the gradient itself (the mistake of the GradientTape article this course started from) instead of its sign?")
         if not np.allclose(got, reference, atol=1e-5):
             _fail(name, "your images differ from FGSM's where a pixel would leave [0, 1]: clip after the step")
     return _ok("my_fgsm matches FGSM (eps * sign of the input gradient, clipped to [0, 1]) at eps 0.1 and 0.25 "
@@ -311,7 +402,8 @@ def _first_flip(model, x, y, epsilons):
     return None
 
 
-def check_smallest_eps(smallest_flipping_eps) -> bool:
+@_check
+def check_smallest_eps(smallest_flipping_eps) -> Checked:
     """Lesson 03: ``smallest_flipping_eps(model, x, y, epsilons)``: the smallest eps in the list at which
     FGSM changes the prediction of the one digit ``x`` (shape (1, 28, 28, 1)), or None."""
     name = "smallest_eps"
@@ -342,7 +434,8 @@ def check_smallest_eps(smallest_flipping_eps) -> bool:
                "and None when no epsilon in the list fools the model")
 
 
-def check_targeted_pgd(my_targeted_pgd) -> bool:
+@_check
+def check_targeted_pgd(my_targeted_pgd) -> Checked:
     """Lesson 03: ``my_targeted_pgd(model, x, target, eps, steps, step_size)``: targeted L-inf PGD without
     random start (descend the target's cross-entropy with sign steps, project after each)."""
     name = "targeted_pgd"
@@ -377,7 +470,8 @@ def _mixed(model, x, y, x_adv, mix):
     return float(mix * _ce(y, model(x_adv)).mean() + (1 - mix) * _ce(y, model(x)).mean())
 
 
-def check_adversarial_loss(adversarial_loss) -> bool:
+@_check
+def check_adversarial_loss(adversarial_loss) -> Checked:
     """Lesson 04: ``adversarial_loss(model, x, y, eps, mix)`` = mix * CE(FGSM images) + (1 - mix) * CE(clean),
     each averaged over the batch."""
     name = "adversarial_loss"
@@ -398,7 +492,7 @@ def check_adversarial_loss(adversarial_loss) -> bool:
         wrong = {
             "the weights are swapped: mix multiplies the loss on the *adversarial* images":
                 _mixed(model, x, y, x_adv, 1 - mix),
-            "your adversarial images use the raw gradient instead of its sign (the seed article's mistake)":
+            "your adversarial images use the raw gradient instead of its sign (the mistake of the GradientTape article this course started from)":
                 _mixed(model, x, y, x_raw, mix),
             "only the adversarial loss is there: add (1 - mix) times the clean loss": _mixed(model, x, y, x_adv, 1),
             "only the clean loss is there: the adversarial images are missing": _mixed(model, x, y, x_adv, 0),
@@ -418,7 +512,8 @@ def _ce_t(y, logits):
 
 # --------------------------------------------------------------------------- 05: the worst case over attacks
 
-def check_worst_case(worst_case_accuracy) -> bool:
+@_check
+def check_worst_case(worst_case_accuracy) -> Checked:
     """Lesson 05: ``worst_case_accuracy({attack name: boolean array, True where the image survived})``."""
     name = "worst_case"
     model = tiny_model()
@@ -451,7 +546,8 @@ def check_worst_case(worst_case_accuracy) -> bool:
 
 # --------------------------------------------------------------------------- 06: the loss along a direction
 
-def check_loss_along(loss_along) -> bool:
+@_check
+def check_loss_along(loss_along) -> Checked:
     """Lesson 06: ``loss_along(model, x, y, direction, t)`` = mean CE at ``clip(x + t * direction, 0, 1)``."""
     name = "loss_along"
     model = tiny_model()
@@ -480,7 +576,8 @@ def check_loss_along(loss_along) -> bool:
 
 # --------------------------------------------------------------------------- 07: the margin, and gradient masking
 
-def check_margin(margin_loss) -> bool:
+@_check
+def check_margin(margin_loss) -> Checked:
     """Lesson 07: ``margin_loss(logits, y)`` = ``max_{j != y} Z_j - Z_y``, one value per image."""
     name = "margin"
     model = tiny_model()
@@ -519,7 +616,8 @@ def _zero_share(model, x, y, scale, reduce=tf.reduce_sum):
     return float(np.mean(np.all(g == 0, axis=1)))
 
 
-def check_zero_gradients(zero_gradient_share) -> bool:
+@_check
+def check_zero_gradients(zero_gradient_share) -> Checked:
     """Lesson 07: ``zero_gradient_share(model, x, y, scale)``: the fraction of images whose cross-entropy
     gradient (on the logits multiplied by ``scale``, as distillation at temperature ``scale`` does) with
     respect to the input is exactly zero everywhere."""
@@ -569,7 +667,8 @@ def _fresh_bn_model() -> tf.keras.Model:
     return model
 
 
-def check_reestimate(reestimate_by_hand) -> bool:
+@_check
+def check_reestimate(reestimate_by_hand) -> Checked:
     """Lesson 08: ``reestimate_by_hand(model, images)`` sets every BatchNormalization layer's moving mean and
     variance to the statistics of ``images`` (as :func:`helpers.batchnorm.reestimate` does), weights and
     momentum unchanged."""
@@ -621,7 +720,8 @@ def check_reestimate(reestimate_by_hand) -> bool:
 
 # --------------------------------------------------------------------------- 09: TRADES' KL term
 
-def check_trades_kl(trades_kl) -> bool:
+@_check
+def check_trades_kl(trades_kl) -> Checked:
     """Lesson 09: ``trades_kl(logits_clean, logits_adv)`` = batch mean of KL(softmax(clean) || softmax(adv))."""
     name = "trades_kl"
     model = tiny_model()

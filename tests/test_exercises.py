@@ -1,7 +1,7 @@
 """Every exercise check accepts the reference solution and rejects deliberately wrong ones with the right words.
 
 The right solutions here are the ones in the lessons (between ``### BEGIN SOLUTION`` and ``### END SOLUTION``);
-each wrong one is a mistake a student makes (the seed article's raw gradient, a reversed sign, no clipping, an
+each wrong one is a mistake a student makes (the GradientTape article's raw gradient, a reversed sign, no clipping, an
 untargeted attack for a targeted one, ...). A last group checks ``tools/student_version.py``.
 """
 import json
@@ -50,13 +50,61 @@ def test_hints_exist_for_every_check_and_refuse_unknown_names(capsys):
         exercises.hint("fgsm", 9)
 
 
-def test_an_unwritten_or_crashing_solution_gets_a_plain_message():
+def test_an_unwritten_solution_is_waited_for_and_a_crashing_one_gets_a_plain_message(capsys):
     def unwritten(images):
         raise NotImplementedError("your code here")
 
-    rejects(exercises.check_normalize, unwritten, "not written yet")
+    assert not exercises.check_normalize(unwritten)          # a student's copy runs on past open exercises
+    said = capsys.readouterr().out
+    assert "normalize: not written yet" in said and "exercises.hint('normalize')" in said
     rejects(exercises.check_normalize, lambda images: images.nope, "raised AttributeError")
     rejects(exercises.check_normalize, lambda images: None, "returned None")
+
+
+def test_a_failed_check_renders_as_one_line_not_the_checkers_traceback(capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    message = rejects(exercises.check_normalize, lambda im: im.astype(np.float32), "above 1")
+    capsys.readouterr()
+    shell = InteractiveShell.instance()
+    shell.user_ns.update(exercises=exercises, np=np)
+    result = shell.run_cell("exercises.check_normalize(lambda im: im.astype(np.float32))")
+    shown = capsys.readouterr().out
+    assert isinstance(result.error_in_exec, exercises.ExerciseError)
+    assert "✗ " + message.splitlines()[0] in shown
+    assert "Traceback" not in shown and "exercises.py" not in shown and "_fail(" not in shown
+
+
+@pytest.mark.parametrize("mistake, fix", [
+    ("numpy_watch", "tape.watch() needs a TensorFlow tensor"),
+    ("no_watch", "a gradient is None"),
+    ("float64", "float32 and float64 were mixed"),
+])
+def test_common_tensorflow_mistakes_are_translated_into_their_fix(mistake, fix):
+    model = exercises.tiny_model()
+
+    def numpy_watch(model, x, y, eps):
+        with tf.GradientTape() as tape:
+            tape.watch(x)                                   # x is a NumPy array
+            loss = CE(y, model(x))
+        return x + eps * tf.sign(tape.gradient(loss, x))
+
+    def no_watch(model, x, y, eps):
+        x = tf.constant(x)
+        with tf.GradientTape() as tape:
+            loss = CE(y, model(x))
+        return tf.clip_by_value(x + eps * tf.sign(tape.gradient(loss, x)), 0, 1)
+
+    def float64(model, x, y, eps):
+        x = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = CE(y, model(x))
+        return x + tf.constant(np.float64(eps)) * tf.sign(tape.gradient(loss, x))
+
+    assert model is not None
+    message = rejects(exercises.check_fgsm, locals()[mistake], "your function raised", "the fix:")
+    assert fix in message
 
 
 # --------------------------------------------------------------------------- 01
@@ -95,7 +143,7 @@ def fgsm_right(model, x, y, eps):
 def test_fgsm():
     assert exercises.check_fgsm(fgsm_right)
 
-    def raw_gradient(model, x, y, eps):               # the seed article's mistake
+    def raw_gradient(model, x, y, eps):               # the GradientTape article's mistake
         x, g = input_gradient(model, x, y)
         return tf.clip_by_value(x + eps * g, 0.0, 1.0)
 
