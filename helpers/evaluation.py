@@ -14,10 +14,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import tensorflow as tf
-from tqdm.auto import tqdm
 
 from . import attacks, inputs
-from .config import PROGRESS_INTERVAL_S
+from .progress import bar as progress_bar
 
 
 def _checked(x, y, where: str, *, y_optional: bool = False,
@@ -59,8 +58,7 @@ def attack_all(model, x: np.ndarray, y: np.ndarray | None, attack: Callable, *, 
     inputs.logits_model(model, where="evaluation.attack_all")
     out = np.empty_like(x)
     starts = range(0, len(x), batch_size)
-    for i in tqdm(starts, desc=desc, unit="batch", disable=not progress, leave=False,
-                  mininterval=PROGRESS_INTERVAL_S):
+    for i in progress_bar(starts, desc=desc, unit="batch", disable=not progress, leave=False):
         yb = None if y is None else np.asarray(y[i:i + batch_size])
         out[i:i + batch_size] = np.asarray(attack(model, x[i:i + batch_size], yb))
     return out
@@ -165,7 +163,7 @@ def strongest_pgd(model, x: np.ndarray, y: np.ndarray, *, eps: float, steps: int
     x, y = _checked(x, y, "strongest_pgd")
     strong = strongest_pgd_attacks(eps, steps=steps, restarts=restarts, losses=losses)
     masks = {loss: survivors(model, x, y, attack, batch_size=batch_size)
-             for loss, attack in tqdm(strong.items(), desc=f"PGD-{steps}x{restarts}", unit="loss",
+             for loss, attack in progress_bar(strong.items(), desc=f"PGD-{steps}x{restarts}", unit="loss",
                                       disable=not progress, leave=False)}
     return StrongestPGD(survivors=masks, worst=np.logical_and.reduce(list(masks.values())), eps=eps, steps=steps,
                         restarts=restarts, losses=losses)
@@ -290,7 +288,7 @@ def attack_report(model, x: np.ndarray, y: np.ndarray, attack_set: dict, *, prog
     x, y = _checked(x, y, "attack_report")
     right = predict_labels(model, x) == y
     rows = []
-    for name, attack in tqdm(attack_set.items(), desc="attacks", disable=not progress, leave=False):
+    for name, attack in progress_bar(attack_set.items(), desc="attacks", disable=not progress, leave=False):
         start = time.perf_counter()
         x_adv = attack_all(model, x[right], y[right], attack, progress=False)
         seconds = time.perf_counter() - start
@@ -313,8 +311,7 @@ def accuracy_vs_epsilon(models: dict, x: np.ndarray, y: np.ndarray, attack_facto
     x, y = _checked(x, y, "accuracy_vs_epsilon")
     rows = []
     total = len(models) * len(attack_factories) * len(epsilons)
-    with tqdm(total=total, desc="accuracy vs epsilon", disable=not progress, leave=False,
-              mininterval=PROGRESS_INTERVAL_S) as bar:
+    with progress_bar(total=total, desc="accuracy vs epsilon", disable=not progress, leave=False) as bar:
         for model_name, model in models.items():
             clean = accuracy(model, x, y)
             for attack_name, factory in attack_factories.items():
@@ -375,7 +372,7 @@ def checklist(model, x: np.ndarray, y: np.ndarray, *, eps: float = 0.3, surrogat
         results.append({"check": name, "passed": bool(passed), "numbers": numbers, "detail": detail,
                         "flags_masking": bool(masking and not passed)})
 
-    bar = tqdm(total=7, desc="checklist", disable=not progress, leave=False)
+    bar = progress_bar(total=7, desc="checklist", disable=not progress, leave=False)
     clean = accuracy(model, x, y)
     acc_fgsm = robust_accuracy(model, x, y, functools.partial(attacks.fgsm, eps=eps), progress=False)
     acc_pgd = robust_accuracy(model, x, y, pgd, progress=False)

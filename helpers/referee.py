@@ -19,9 +19,9 @@ import warnings
 
 import numpy as np
 import tensorflow as tf
-from tqdm.auto import tqdm
 
 from . import evaluation, inputs
+from .progress import bar as progress_bar
 
 ATTACKS = ("apgd", "autoattack", "pgd", "square")
 
@@ -98,7 +98,7 @@ def robust_accuracy(model, x: np.ndarray, y: np.ndarray, *, eps: float, attack: 
     if attack == "apgd":
         x_adv = x
         correct = np.ones(len(x), bool)
-        for loss in tqdm(("cross_entropy", "difference_logits_ratio"), desc="ART Auto-PGD (CE, DLR)", unit="loss",
+        for loss in progress_bar(("cross_entropy", "difference_logits_ratio"), desc="ART Auto-PGD (CE, DLR)", unit="loss",
                          disable=not progress, leave=False):
             runner = evasion.AutoProjectedGradientDescent(classifier, norm=np.inf, eps=eps, eps_step=2 * eps,
                                                           max_iter=max_iter, nb_random_init=restarts,

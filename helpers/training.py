@@ -16,8 +16,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm.keras import TqdmCallback
 
-from . import attacks, inputs, models
-from .config import PROGRESS_INTERVAL_S, HParams
+from . import attacks, inputs, models, progress
+from .config import HParams
 
 
 def progress_bar(verbose: int = 1) -> list:
@@ -27,7 +27,7 @@ def progress_bar(verbose: int = 1) -> list:
     """
     if verbose <= 0:
         return []
-    return [TqdmCallback(verbose=1 if verbose >= 2 else 0, leave=True, mininterval=PROGRESS_INTERVAL_S)]
+    return [TqdmCallback(verbose=1 if verbose >= 2 else 0, leave=True, tqdm_class=progress.tqdm_class)]
 
 
 class EpochTimer(tf.keras.callbacks.Callback):
@@ -527,7 +527,6 @@ def adversarial_finetune(model: tf.keras.Model, images, labels, *, steps: int, b
     ``seconds`` (training time so far, monitoring excluded) and the monitor's keys.
     """
     import pandas as pd
-    from tqdm.auto import tqdm
 
     images = inputs.images(images, where="training.adversarial_finetune")
     labels = inputs.labels(labels, len(images), where="training.adversarial_finetune")
@@ -557,8 +556,7 @@ def adversarial_finetune(model: tf.keras.Model, images, labels, *, steps: int, b
     rows, losses, seconds, step = [], [], 0.0, 0
     monitor = monitor or (lambda m: {})
     rows.append({"step": 0, "loss": float("nan"), "seconds": 0.0, **monitor(model)})
-    bar = tqdm(total=steps, disable=verbose <= 0, desc="fine-tuning", leave=False,
-               mininterval=PROGRESS_INTERVAL_S)
+    bar = progress.bar(total=steps, disable=verbose <= 0, desc="fine-tuning", leave=False)
     while step < steps:
         order = rng.permutation(len(images))
         for start in range(0, len(images) - batch_size + 1, batch_size):

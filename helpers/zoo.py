@@ -46,6 +46,7 @@ from filelock import FileLock, Timeout
 
 from . import attacks, batchnorm, config, data, evaluation, models, nsl, training
 from .config import HParams
+from .progress import bar as progress_bar
 
 
 @dataclasses.dataclass(frozen=True)
@@ -399,9 +400,9 @@ def _adversarial(**settings):
     return train
 
 
-register("base", Recipe(_train_base, "the seed tutorial's CNN, standard training"))
+register("base", Recipe(_train_base, "the NSL tutorial's CNN, standard training"))
 register("nsl", Recipe(_train_nsl, "the seed CNN with NSL adversarial regularisation "
-                                   "(multiplier 0.2, step 0.2, L-inf), as in the seed tutorial"))
+                                   "(multiplier 0.2, step 0.2, L-inf), as in the NSL tutorial"))
 _FGSM_AT = dict(method="fgsm", eps=0.3, mix=0.5)
 _FAST_AT = dict(method="fast", eps=0.3, alpha=0.375, mix=1.0)
 _PGD_AT = dict(method="pgd", eps=0.3, steps=7, mix=1.0, warmup_fraction=0.3)
@@ -714,11 +715,9 @@ def lesson_models(mode: str | None = None) -> list[str]:
 def pretrain(names_: list[str] | None = None, *, verbose: int = 1) -> dict[str, str]:
     """Train (or find) every model of :func:`lesson_models` in the current mode, so a class starts without
     waiting. Returns name -> ``"stored"`` (already there), ``"trained"`` or ``"not saved"``."""
-    from tqdm.auto import tqdm
-
     outcome = {}
     todo = names_ or lesson_models()
-    for name in tqdm(todo, desc=f"{config.mode()}-mode models", unit="model", disable=not verbose):
+    for name in progress_bar(todo, desc=f"{config.mode()}-mode models", unit="model", disable=not verbose):
         if is_stored(name):
             outcome[name] = "stored"
             continue
