@@ -6,7 +6,7 @@ imported as ``from helpers import data, models, zoo, ...``. One job per module:
 
 - ``zoo``: the lessons' named models, loaded or trained;
 - ``training``: standard and adversarial training (``training.METHODS``), distillation;
-- ``nsl``: Neural Structured Learning's adversarial regularisation and the seed tutorial's attack;
+- ``nsl``: Neural Structured Learning's adversarial regularisation and the NSL tutorial's attack;
 - ``evaluation``: accuracy, robust accuracy, the strongest PGD, the checklist;
 - ``referee``: the Adversarial Robustness Toolbox's attacks (Auto-PGD, AutoAttack, Square) as the referee;
 - ``exercises``, ``explorer``, ``batchnorm``: lesson-specific checks and tools;

@@ -149,7 +149,7 @@ class HParams:
 def hparams() -> HParams:
     """The hyper-parameters for the current mode.
 
-    Full mode: the seed tutorial's values on all of MNIST. Quick mode: the
+    Full mode: the NSL tutorial's values on all of MNIST. Quick mode: the
     same architecture and optimiser on the committed sample (8,000 train and
     2,000 test images), with a larger batch and 3 epochs so that each
     notebook runs in a few minutes on a 2-core CPU.
@@ -172,7 +172,7 @@ THRESHOLDS = {
     "pgd_at_clean_accuracy": 0.85,
     # PGD-trained minus base accuracy under PGD at L-inf 0.3, quick mode: measured 0.61-0.62 (lessons 04-06).
     "robust_gain_under_pgd": 0.30,
-    # NSL minus base accuracy under the seed tutorial's transfer attack, quick mode: measured 0.39.
+    # NSL minus base accuracy under the NSL tutorial's transfer attack, quick mode: measured 0.39.
     "nsl_transfer_gain": 0.20,
     # NSL: transfer minus white-box PGD-40 accuracy at L-inf 0.2, quick mode: measured 0.24 (lesson 05).
     "nsl_whitebox_drop": 0.10,

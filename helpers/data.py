@@ -343,7 +343,7 @@ def load_normalized(split: str, **kwargs) -> tuple[np.ndarray, np.ndarray]:
     return arrays.images.astype(np.float32) / 255.0, arrays.labels
 
 
-# --------------------------------------------------------------------------- the seed tutorial's steps
+# --------------------------------------------------------------------------- the NSL tutorial's steps
 
 def normalize(features: dict) -> dict:
     """Scale ``features["image"]`` from uint8 0..255 to float32 0..1; other keys pass through.

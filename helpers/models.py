@@ -20,7 +20,7 @@ from .config import IMAGE_KEY, HParams
 
 
 def build_base_model(hparams: HParams | None = None, name: str = "base_cnn") -> tf.keras.Model:
-    """The seed tutorial's CNN with the functional API (93,322 parameters with the default HParams).
+    """The NSL tutorial's CNN with the functional API (93,322 parameters with the default HParams).
 
     Conv(32, 3x3) -> MaxPool -> Conv(64) -> MaxPool -> Conv(64) -> Flatten
     -> Dense(64) -> Dense(10 logits). The input layer is named ``"image"`` so

@@ -1,4 +1,4 @@
-"""Neural Structured Learning (NSL): the seed tutorial's adversarial regularisation, and its robustness check.
+"""Neural Structured Learning (NSL): the NSL tutorial's adversarial regularisation, and its robustness check.
 
 Everything that touches ``neural_structured_learning`` lives here:
 
@@ -22,7 +22,7 @@ from .training import EpochTimer, progress_bar
 
 
 def adv_config(hparams: HParams, **overrides):
-    """The seed tutorial's NSL configuration: multiplier 0.2, step size 0.2, L-inf (from ``hparams``).
+    """The NSL tutorial's NSL configuration: multiplier 0.2, step size 0.2, L-inf (from ``hparams``).
 
     ``overrides`` go to ``nsl.configs.make_adv_reg_config`` (e.g. ``adv_step_size=0.1``).
     """
