@@ -41,7 +41,30 @@ def types_after_setup(*cells):
 def test_the_title_and_every_section_begin_a_slide():
     nb = lesson(new_markdown_cell("## Attack one digit\n\nText."), new_code_cell("x = 1"),
                 new_markdown_cell("## Discuss\n\n1. Why?"))
-    assert slides.slide_types(nb) == ["slide", "slide", "-", "slide", "-", "slide"]
+    assert slides.slide_types(nb) == ["slide", "skip", "skip", "slide", "-", "slide"]
+
+
+def test_setup_and_the_checks_make_no_slide_and_the_section_after_them_does():
+    types = types_after_setup(new_markdown_cell("## Attack"), new_code_cell("x = 1"),
+                              new_markdown_cell("## Check the lesson"), new_code_cell("assert x == 1"),
+                              new_markdown_cell("## Summary\n\n- one"))
+    assert slides.slide_types(lesson())[1:3] == ["skip", "skip"]
+    assert types == ["slide", "-", "skip", "skip", "slide"]
+
+
+def test_words_about_the_output_above_stay_on_its_slide():
+    types = types_after_setup(new_markdown_cell("## Section"), new_code_cell("print(1)"),
+                              new_markdown_cell("The number printed above is one."), new_code_cell("print(2)"),
+                              new_markdown_cell("A new thought, with its own screen."))
+    assert types == ["slide", "-", "-", "-", "subslide"]
+
+
+def test_a_note_for_the_presenter_and_a_split_where_a_slide_is_too_tall():
+    note = new_markdown_cell("TensorFlow warns about X; it means Y.", metadata={"tags": ["slide-notes"]})
+    tall = new_code_cell("draw()", metadata={"tags": ["slide-break"]})
+    hidden = new_code_cell("quiet()", metadata={"tags": ["slide-skip"]})
+    assert types_after_setup(new_markdown_cell("## Section"), new_code_cell("train()"), note, tall, hidden) \
+        == ["slide", "-", "notes", "subslide", "skip"]
 
 
 def test_a_third_level_heading_begins_a_subslide():
@@ -78,9 +101,10 @@ def test_code_and_raw_cells_continue_the_slide_and_every_type_is_one_rise_knows(
 
 
 def test_slide_types_reads_plain_json_with_list_sources_as_well():
-    nb = json.loads(nbformat.writes(lesson(new_code_cell("a = 1"), new_markdown_cell("Line one\nline two"))))
+    nb = json.loads(nbformat.writes(lesson(new_markdown_cell("## Section"), new_code_cell("a = 1"),
+                                           new_markdown_cell("Line one\nline two"))))
     nb["cells"][-1]["source"] = ["Line one\n", "line two"]
-    assert slides.slide_types(nb) == ["slide", "slide", "-", "-", "subslide"]
+    assert slides.slide_types(nb) == ["slide", "skip", "skip", "slide", "-", "subslide"]
 
 
 def test_apply_sets_only_the_slide_metadata_and_is_idempotent(tmp_path):
@@ -93,9 +117,10 @@ def test_apply_sets_only_the_slide_metadata_and_is_idempotent(tmp_path):
     assert slides.apply(path) is True
     after = nbformat.read(str(path), as_version=4)
     assert [c.metadata.slideshow.slide_type for c in after.cells] \
-        == ["slide", "slide", "-", "slide", "-", "subslide"]
+        == ["slide", "skip", "skip", "slide", "-", "subslide"]
     assert after.cells[4].metadata.tags == ["nbval-skip"] and after.cells[5].metadata.custom == {"keep": True}
-    assert after.metadata.rise == {"center": False, "scroll": True, "theme": "serif"}   # ours set, others kept
+    assert after.metadata.rise == {"center": False, "scroll": True, "theme": "serif",     # ours set, others kept
+                                   "transition": "none"}
     for old, new in zip(before.cells, after.cells):
         assert (new.source, new.cell_type, new.id) == (old.source, old.cell_type, old.id)
         assert {k: v for k, v in new.metadata.items() if k != "slideshow"} == old.metadata
@@ -146,7 +171,7 @@ def test_check_exits_1_on_a_stale_notebook_and_0_after_apply(tmp_path):
     fresh = write(lesson(new_markdown_cell("## Section")), tmp_path / "fresh.ipynb")
     stale = tmp_path / "stale.ipynb"
     assert run_cli(fresh, tmp_path / "missing.ipynb").returncode == 2    # an error, not "up to date"
-    write(lesson(new_code_cell("t = 7"), new_markdown_cell("Reads t.")), stale)
+    write(lesson(new_markdown_cell("## Section"), new_code_cell("t = 7"), new_markdown_cell("Reads t.")), stale)
     assert run_cli(fresh).returncode == 0
     before = stale.read_bytes()
 
@@ -176,7 +201,7 @@ def test_check_wants_a_boolean_scroll():
     nb = lesson()
     for cell, wanted in zip(nb.cells, slides.slide_types(nb)):
         cell.metadata["slideshow"] = {"slide_type": wanted}
-    nb.metadata["rise"] = {"center": 0, "scroll": "true"}
+    nb.metadata["rise"] = {"center": 0, "scroll": "true", "transition": "none"}
     assert [where for where, _, _ in slides._differences(nb)] == ["metadata.rise.center", "metadata.rise.scroll"]
 
 
@@ -189,7 +214,9 @@ def test_every_lesson_gets_at_least_five_slides_and_every_section_begins_one(pat
     assert types.count("slide") >= 5, f"{path.name}: only {types.count('slide')} slides"
     for cell, slide_type in zip(nb.cells, types):
         if cell.cell_type == "markdown" and re.match(r"\s*## ", cell.source):
-            assert slide_type == "slide", f"{path.name} cell {cell.id} ({cell.source.splitlines()[0]!r})"
+            skipped = slides._section(cell.source) in slides.SKIP_SECTIONS
+            assert slide_type == ("skip" if skipped else "slide"), \
+                f"{path.name} cell {cell.id} ({cell.source.splitlines()[0]!r})"
 
 
 def test_the_committed_lessons_carry_their_slide_metadata():

@@ -14,28 +14,37 @@ rerun this tool after editing a lesson (``--check`` says when it is due):
    **slide**: every section is a slide, ``## Discuss`` and ``## Exercises`` included.
 2. A markdown cell headed ``### `` (or deeper) begins a **subslide**.
 3. A markdown cell without a heading that follows a code cell begins a **subslide**: the text that reads a
-   result gets its own screen instead of the whole section scrolling by.
-4. A cell tagged ``remove-cell`` is **skip**: Jupyter Book leaves such cells out of the course website
-   (``make book``), so they are not part of the lesson as read and are not part of it as shown. A blank
-   markdown cell is **skip** too (rule 3 would otherwise give it an empty screen). "Follows" in rule 3 looks
-   past skipped cells.
-5. Every other cell is ``-``: code cells continue the slide of the text that introduces them.
+   result gets its own screen instead of the whole section scrolling by. Except when it points back at that
+   result ("printed above", "the figure above"): then it stays on the slide of the output it explains.
+4. **skip**: the ``## Setup`` section and the ``## Check the lesson`` section (imports and assertions, which
+   make no slide for a room), a cell tagged ``remove-cell`` (Jupyter Book leaves it out of the website too) or
+   ``slide-skip``, and a blank markdown cell. "Follows" in rule 3 looks past skipped cells.
+5. **notes**: a cell tagged ``slide-notes`` (a remark for the presenter, such as what a warning means): it
+   shows in RISE's speaker view, not on the screen.
+6. A cell tagged ``slide-break`` begins a **subslide**: where a slide would not fit a 1280 x 720 screen, the
+   lesson says where to split it (``tests/browser/test_rise.py`` finds the slides that do not fit). So does each
+   exercise (a markdown cell opening with its number in bold, ``**2. ...**``).
+7. Every other cell is ``-``: code cells continue the slide of the text that introduces them.
 
-Code is never skipped by rule, not even set-up code: in a slideshow the presenter runs the cells shown, one
-Shift-Enter at a time, and a hidden cell is not reached, so skipping the ``## Setup`` cell or the
-``## Check the lesson`` assertions (which nbval runs as the lessons' tests) would leave the live lesson
-without its variables or its proof. For the same reason a code cell tagged ``remove-cell`` (rule 4; no
-lesson has one today) must be run before presenting, for example with Run All.
+Skipped cells are not run in a slideshow. Present a lesson after running it once (*Run All*, then save), as
+the instructor's guide says: its set-up, its figures and its checks are then all there, and the slides show
+the lesson's story. ``make book`` and CI run every cell, skipped or not.
 
 The notebook-level ``metadata.rise`` gets the settings in ``RISE_SETTINGS`` (other keys there are kept).
 ``jupyterlab-rise`` 0.43 merges, in this order, its defaults, the user's settings (Settings > RISE), the
 notebook's ``metadata.livereveal`` and then its ``metadata.rise``, so these apply to whoever opens a lesson:
 
-- ``scroll: true`` -- a slide taller than the window (a training log, a figure grid, a long table, the
-  longer sections of lesson 09) gets a scroll bar instead of being cut off at the bottom of the screen; the
-  extension re-checks when a cell's output appears. It wants the boolean ``true``, not the string.
+- ``scroll: true`` -- a safety net: a slide taller than the window gets a scroll bar instead of being cut
+  off at the bottom of the screen (the extension re-checks when a cell's output appears). No slide of the
+  lessons needs it at 1280 x 720 in quick mode (the browser test says so); full mode prints more. It wants the
+  boolean ``true``, not the string.
 - ``center: false`` -- slides start at the top instead of being centred vertically, so a slide does not
   jump upwards while the code cell being run adds its output below.
+- ``transition: "none"`` -- the next slide appears at once instead of sliding in: no motion on the screen (some
+  people in a room are made unwell by it, WCAG 2.3.3), and nothing half-drawn while the presenter talks.
+
+The slides' type sizes for a projector live in ``notebooks/rise.css`` (jupyterlab-rise reads it beside the
+lessons); ``tests/browser/test_rise.py`` checks every slide of every lesson at 1280 x 720 with them.
 
 Only ``metadata.slideshow`` of each cell and ``metadata.rise`` change; the file is written back the way the
 lessons are stored (nbformat's JSON with an indent of 1, non-ASCII characters as they are, keys in their
@@ -53,10 +62,20 @@ import tempfile
 from pathlib import Path
 
 SLIDE_TYPES = ("slide", "subslide", "fragment", "skip", "notes", "-")
-SKIP_TAGS = frozenset({"remove-cell"})
-RISE_SETTINGS = {"center": False, "scroll": True}
+SKIP_TAGS = frozenset({"remove-cell", "slide-skip"})
+NOTES_TAG, BREAK_TAG = "slide-notes", "slide-break"
+SKIP_SECTIONS = ("setup", "check the lesson")
+RISE_SETTINGS = {"center": False, "scroll": True, "transition": "none"}
 
 _HEADING = re.compile(r"(#{1,6})[ \t]")
+# A sentence about an output just printed or drawn ("NSL printed ... above", "the line above says"): it belongs on
+# the slide that shows that output. ("Written by hand above" or "the step above" point back at the lesson, not at an
+# output; "above the figure" places something inside an output.)
+POINTS_ABOVE = re.compile(r"\b(?:printed|prints|shown|drawn|plotted|listed|warned|(?:the|this|that) (?:line|lines|"
+                          r"output|warning|figure|plot|table|curves?|grid|numbers?|images?|bars?))\b[^.;]*?\babove\b",
+                          re.IGNORECASE)
+# An exercise: a paragraph that opens with its number in bold ("**2. A bigger NSL step.**").
+EXERCISE = re.compile(r"\s*\*\*\d+\.")
 
 
 def _source(cell) -> str:
@@ -73,21 +92,37 @@ def _heading_level(text: str) -> int:
     return 0
 
 
+def _section(text: str) -> str | None:
+    """The lower-case title of a ``## `` heading on the first non-blank line of ``text``; None if there is none."""
+    for line in text.splitlines():
+        if line.strip():
+            return line[3:].strip().lower() if line.startswith("## ") else None
+    return None
+
+
 def slide_types(nb) -> list[str]:
     """The RISE slide type of each cell of ``nb`` (an nbformat NotebookNode or its JSON as a dict), in order."""
     types, previous = [], None          # previous: the cell type of the last cell that is not skipped
+    skipping = False                    # inside a section that makes no slide (Setup, Check the lesson)
     for cell in nb["cells"]:
         kind = cell.get("cell_type")
         text = _source(cell)
         tags = set((cell.get("metadata") or {}).get("tags") or ())
-        if tags & SKIP_TAGS or (kind == "markdown" and not text.strip()):
-            types.append("skip")
-            continue
         level = _heading_level(text) if kind == "markdown" else 0
         if level in (1, 2):
+            skipping = _section(text) in SKIP_SECTIONS
+        if skipping or tags & SKIP_TAGS or (kind == "markdown" and not text.strip()):
+            types.append("skip")
+            continue
+        if NOTES_TAG in tags:
+            types.append("notes")
+            continue
+        if level in (1, 2):
             slide_type = "slide"
-        elif level >= 3 or (kind == "markdown" and previous == "code"):
+        elif level >= 3 or BREAK_TAG in tags or (kind == "markdown" and EXERCISE.match(text)):
             slide_type = "subslide"
+        elif kind == "markdown" and previous == "code":
+            slide_type = "-" if POINTS_ABOVE.search(text) else "subslide"
         else:
             slide_type = "-"
         types.append(slide_type)
