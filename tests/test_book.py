@@ -13,20 +13,20 @@ spec.loader.exec_module(book)
 
 def test_the_site_builds_and_its_table_of_contents_lists_every_lesson_in_order(tmp_path):
     html = book.build(tmp_path / "site", run=False)
-    index = (html / "intro.html").read_text()
+    index = (html / "docs" / "intro.html").read_text()
     lessons = book.lessons()
     assert len(lessons) == 9
-    positions = [index.index(f"lessons/{nb.stem}.html") for nb in lessons]
+    positions = [index.index(f"notebooks/{nb.stem}.html") for nb in lessons]
     assert positions == sorted(positions), "the table of contents is not in lesson order"
     for nb in lessons:
-        page = (html / "lessons" / f"{nb.stem}.html").read_text()
+        page = (html / "notebooks" / f"{nb.stem}.html").read_text()
         assert book.title(nb).split("·")[-1].strip()[:20] in page
-    assert (html / "instructor.html").is_file()
+    assert (html / "docs" / "instructor.html").is_file()
 
 
 def test_the_check_fails_when_a_lesson_is_missing(tmp_path):
     html = book.build(tmp_path / "site", run=False)
-    (html / "lessons" / f"{book.lessons()[3].stem}.html").unlink()
+    (html / "notebooks" / f"{book.lessons()[3].stem}.html").unlink()
     with pytest.raises(RuntimeError, match=book.lessons()[3].stem):
         book.check(html, [tmp_path / nb.name for nb in book.lessons()])
 
