@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab book test test-unit test-notebooks clean-notebooks install models models-full
+.PHONY: lab book test test-unit test-notebooks test-browser clean-notebooks install models models-full browser hub
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,12 +34,27 @@ models: $(STAMP)
 models-full: $(STAMP)
 	$(BIN)/python -m helpers.pretrain --mode both
 
-# Quick mode, on CPU: unit tests, then every notebook top to bottom (nbval).
-test: $(STAMP)
-	ADVLAB_QUICK=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -v --durations=15 --junitxml=artifacts/test-report.xml
+# The browser the browser tests drive: Debian's chromium package (installed here when run as root with apt-get;
+# otherwise it says how, and the browser tests skip).
+browser:
+	@bash tools/install_browser.sh
+
+# Quick mode, on CPU: unit tests, then every notebook top to bottom (nbval), then what a person sees in a browser
+# (JupyterLab, the slides, the website; tests/browser) and a class on JupyterHub (tests/hub, as root).
+test: $(STAMP) browser
+	ADVLAB_QUICK=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -v --durations=25 --junitxml=artifacts/test-report.xml
+
+test-browser: $(STAMP) browser
+	ADVLAB_QUICK=1 $(BIN)/python -m pytest tests/browser -v
+
+# A class on this machine: JupyterHub on http://127.0.0.1:8000 for the Linux users of the group advlab-class, with
+# the course under ADVLAB_COURSE_DIR (default /srv/advlab). Run as root; docs/instructor.md says the whole path.
+hub: $(STAMP)
+	$(BIN)/python classroom/course.py setup
+	$(BIN)/python classroom/course.py start
 
 test-unit: $(STAMP)
-	ADVLAB_QUICK=1 $(BIN)/python -m pytest tests -v
+	ADVLAB_QUICK=1 $(BIN)/python -m pytest tests -v --ignore=tests/browser --ignore=tests/hub
 
 test-notebooks: $(STAMP)
 	ADVLAB_QUICK=1 $(BIN)/python -m pytest notebooks --nbval-lax --nbval-current-env -v

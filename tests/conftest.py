@@ -54,3 +54,17 @@ def test_batch():
     from helpers import data
 
     return data.load_normalized("test", limit=500, verbose=False)
+
+
+# What runs after what in `make test`: unit tests, then the lessons under nbval (which trains the quick models and
+# writes executed copies of the lessons), then the browser tests (which open those executed copies) and the class
+# on JupyterHub (which starts its own servers).
+_LATE = (("tests/browser/", 2), ("tests/hub/", 3), ("notebooks/", 1))
+
+
+def _stage(item) -> int:
+    return next((stage for prefix, stage in _LATE if item.nodeid.startswith(prefix)), 0)
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=_stage)
