@@ -75,6 +75,7 @@ def write_config(src: Path) -> None:
     # Not in _static: Jupyter Book adds every script found there to every page. Sphinx copies the contents of
     # _vendor into the site's _static, where docs/_config.yml's mathjax_path finds it.
     shutil.copytree(Path(jupyter_server_mathjax.__file__).parent / "static", src / "_vendor" / "mathjax")
+    shutil.copy(DOCS / "favicon.svg", src / "favicon.svg")
     config = site_config()
     config.setdefault("sphinx", {}).setdefault("config", {})["html_static_path"] = ["_vendor"]
     (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
