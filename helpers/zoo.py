@@ -201,12 +201,31 @@ def _load_stored(name: str, verbose: int) -> tf.keras.Model | None:
             broken += (where,)
             continue
         if verbose:
-            acc = meta.get("test_accuracy")
-            print(f"zoo: loaded {name!r} ({config.mode()} mode, data: {meta.get('data_source', '?')}"
-                  + (f", clean test accuracy {acc:.2%} when saved" if acc is not None else "")
-                  + f") from {where}.keras")
+            _announce(key, f"zoo: loaded {name!r} ({config.mode()} mode, {_SOURCE_WORDS.get(meta.get('source'), '?')}) "
+                           f"from {_shown(where.parent)}")
         return model
     return None
+
+
+# What a lesson says about a model, once per kernel: a lesson that asks for a model twice (lesson 08 loads each
+# run, then reads its table) prints one line for it, not two.
+_ANNOUNCED: set[str] = set()
+_SOURCE_WORDS = {"sample": "the MNIST sample", "local": "full MNIST from ADVLAB_DATA_DIR",
+                 "tfds": "full MNIST from tensorflow_datasets"}
+
+
+def _announce(key: str, line: str) -> None:
+    if key not in _ANNOUNCED:
+        _ANNOUNCED.add(key)
+        print(line)
+
+
+def _shown(folder: Path) -> str:
+    """A folder as a lesson prints it: relative to the repository when inside it (``artifacts/models``)."""
+    try:
+        return str(folder.resolve().relative_to(config.REPO_ROOT))
+    except ValueError:
+        return str(folder)
 
 
 _LOCKS: dict[str, FileLock] = {}
@@ -270,7 +289,9 @@ def get(name: str, *, retrain: bool = False, verbose: int = 1) -> tf.keras.Model
         hp = recipe.hparams(config.hparams())
         config.set_seeds()
         if verbose:
-            print(f"zoo: training {name!r} ({recipe.description}; {config.mode()} mode)")
+            print(f"zoo: training {name!r} now ({config.mode()} mode): no saved copy in "
+                  f"{', '.join(_shown(f) for f in config.artifacts_dirs())}. `make models` trains every lesson's "
+                  "models ahead of class.")
         train_split = data.load_mnist_arrays("train", verbose=verbose > 0)
         train_ds = data.make_pipeline(data.as_dataset(train_split), hp, training=True)
         start = time.perf_counter()
@@ -316,9 +337,9 @@ def store(name: str, model: tf.keras.Model, info: dict, *, verbose: int = 1) -> 
             return meta
     _UNSAVED.pop(cache_key(name), None)
     if verbose:
-        took = f" in {meta['train_seconds']:.0f} s" if "train_seconds" in meta else ""
-        print(f"zoo: stored {name!r}{took}, clean test accuracy {meta['test_accuracy']:.2%} "
-              f"({len(y_test):,} test images) at {where}.keras")
+        took = f", trained in {meta['train_seconds']:.0f} s" if "train_seconds" in meta else ""
+        _ANNOUNCED.add(meta["cache_key"])         # trained and saved here: a later load in this kernel says nothing
+        print(f"zoo: saved {name!r} ({config.mode()} mode{took}) to {_shown(where.parent)}")
     return meta
 
 

@@ -59,6 +59,7 @@ def cache(tmp_path, monkeypatch):
     folder = tmp_path / "artifacts"
     monkeypatch.setenv("ADVLAB_ARTIFACTS", str(folder))
     zoo._UNSAVED.clear()
+    zoo._ANNOUNCED.clear()          # a kernel says what it loaded once per model: start as a fresh kernel
     return folder
 
 
@@ -73,9 +74,10 @@ def test_a_truncated_model_file_is_named_and_trained_again(cache, capsys):
     capsys.readouterr()
     model = zoo.get("tiny")
     out = capsys.readouterr().out
-    assert f"{keras_file} cannot be read" in out and "training 'tiny'" in out and "stored 'tiny'" in out
+    assert f"{keras_file} cannot be read" in out and "training 'tiny'" in out and "saved 'tiny'" in out
     x, y = data.load_normalized("test", limit=50, verbose=False)
     assert model(x).shape == (50, 10)
+    zoo._ANNOUNCED.clear()                                             # in a new kernel,
     zoo.get("tiny")                                                    # the new copy loads
     assert "loaded 'tiny'" in capsys.readouterr().out
 
@@ -95,7 +97,7 @@ def test_broken_or_missing_metadata_never_blocks_the_model(cache, capsys, damage
     capsys.readouterr()
     zoo.get("tiny")
     out = capsys.readouterr().out
-    assert "training 'tiny'" in out and "stored 'tiny'" in out
+    assert "training 'tiny'" in out and "saved 'tiny'" in out
     if damage != "json missing":                  # a missing commit mark is an unfinished save: no message owed
         assert str(where.with_suffix(".json")) in out and "will be trained again" in out
     assert zoo.metadata("tiny")["name"] == "tiny"
@@ -144,7 +146,7 @@ def test_a_kernel_killed_while_saving_leaves_a_clean_cache(cache, tmp_path, caps
     capsys.readouterr()
     zoo.get("tiny")
     out = capsys.readouterr().out
-    assert "training 'tiny'" in out and "stored 'tiny'" in out and "Error" not in out
+    assert "training 'tiny'" in out and "saved 'tiny'" in out and "Error" not in out
     assert zoo.metadata("tiny")["saved_at"] >= old_meta["saved_at"]
     assert not [f for f in _files(cache) if ".tmp" in f]               # the killed save's leftovers are gone
 
@@ -203,6 +205,7 @@ def test_models_are_read_from_a_read_only_shared_folder_and_written_to_ones_own(
                                                                               capsys):
     shared, own = shared_and_own
     monkeypatch.setenv("ADVLAB_ARTIFACTS", os.pathsep.join([str(shared), str(own)]))
+    zoo._ANNOUNCED.clear()                         # a student's kernel
     zoo.get("tiny")
     assert "loaded 'tiny'" in capsys.readouterr().out and str(shared) in zoo.stored_path("tiny").as_posix()
     assert config.artifacts_dir() == own

@@ -60,11 +60,14 @@ def test_zoo_trains_once_then_loads(capsys, monkeypatch, tmp_path):
     assert "base" in zoo.names()
     model = zoo.get("base")
     first = capsys.readouterr().out
-    assert "training 'base'" in first and "stored 'base'" in first
+    assert "training 'base'" in first and "saved 'base'" in first
     meta = json.loads(zoo.path("base").with_suffix(".json").read_text())
     assert meta["mode"] == "quick" and "sample" in meta["data_source"] and meta["train_examples"] == 8000
     assert meta["test_accuracy"] > config.THRESHOLDS["base_clean_accuracy"]
     assert len(meta["history"]["loss"]) == config.hparams().epochs
+    again = zoo.get("base")
+    assert capsys.readouterr().out == ""                 # one line per model in a kernel, not one per call
+    zoo._ANNOUNCED.clear()                               # a new kernel
     again = zoo.get("base")
     assert "loaded 'base'" in capsys.readouterr().out
     x, _ = data.load_normalized("test", limit=8, verbose=False)
