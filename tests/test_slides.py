@@ -225,3 +225,27 @@ def test_the_committed_lessons_carry_their_slide_metadata():
     assert len(lessons) == 9
     problems = slides.check(lessons)
     assert not problems, "stale slide metadata; run python tools/slides.py notebooks/*.ipynb:\n" + "\n".join(problems[:10])
+
+
+def test_fit_splits_a_slide_where_the_measured_cells_stop_fitting_the_screen(tmp_path):
+    nb = lesson(new_markdown_cell("## Section\n\nWhy."), new_code_cell("a = 1"), new_code_cell("draw()"),
+                new_code_cell("draw_more()"), new_markdown_cell("## Next"), new_code_cell("b = 2"))
+    # cells 3..8 measured on a 720 px screen: 100 + 200 + 300 + 250 px overflow the section's slide
+    tops = {3: (20, 120), 4: (128, 328), 5: (336, 636), 6: (644, 894), 7: (20, 80), 8: (88, 150)}
+    measured = {"screen": 720, "cells": {str(i): {"top": t, "bottom": b} for i, (t, b) in tops.items()}}
+    breaks, too_tall = slides.fit(json.loads(nbformat.writes(nb)), measured)
+    assert breaks == [6] and too_tall == []
+    path = write(nb, tmp_path / "fit.ipynb")
+    assert slides.tag_breaks(path, breaks) == 1 and slides.tag_breaks(path, breaks) == 0
+    slides.apply(path)
+    assert [c.metadata.slideshow.slide_type for c in nbformat.read(str(path), as_version=4).cells][3:] \
+        == ["slide", "-", "-", "subslide", "slide", "-"]
+
+
+def test_fit_keeps_words_about_an_output_with_it_and_names_cells_taller_than_the_screen():
+    nb = lesson(new_markdown_cell("## Section"), new_code_cell("print(3)"), new_code_cell("print(4)"),
+                new_markdown_cell("The number printed above is four."), new_code_cell("huge()"))
+    tops = {3: (20, 80), 4: (88, 388), 5: (396, 696), 6: (704, 760), 7: (20, 760)}
+    measured = {"screen": 720, "cells": {str(i): {"top": t, "bottom": b} for i, (t, b) in tops.items()}}
+    breaks, too_tall = slides.fit(json.loads(nbformat.writes(nb)), measured)
+    assert breaks == [5, 7] and too_tall == [7]   # the break goes before the code the sentence explains

@@ -209,6 +209,64 @@ def apply(path) -> bool:
     return True
 
 
+def fit(nb: dict, measured: dict, *, margin: float = 24.0) -> tuple[list[int], list[int]]:
+    """Where to split slides that do not fit the screen, from where each cell sat in a browser (``measured``).
+
+    ``measured`` is what ``tests/browser/test_rise.py`` writes to ``artifacts/browser/slides/<lesson>/cells.json``:
+    the screen's height and, for every cell shown, its top and bottom on its slide, in pixels. Returns the cells
+    (indices) to tag ``slide-break`` so that, filled in order, every slide fits the screen, and the cells taller
+    than a screen on their own (to shorten by hand). A sentence about the output above stays with it: the break
+    goes before the code cell it explains.
+    """
+    cells = {int(k): v for k, v in measured["cells"].items()}
+    if not cells:
+        return [], []
+    first_top = min(v["top"] for v in cells.values())
+    budget = measured["screen"] - first_top - margin
+    gaps = sorted(b["top"] - a["bottom"] for i, a in cells.items() for j, b in cells.items() if j == i + 1
+                  and b["top"] >= a["bottom"])
+    gap = gaps[len(gaps) // 2] if gaps else 8.0
+    types = slide_types(nb)
+    breaks, too_tall, used, previous = [], [], 0.0, None
+    for index, slide_type in enumerate(types):
+        if index not in cells:
+            continue
+        size = cells[index]["bottom"] - cells[index]["top"] + gap
+        if size > budget:
+            too_tall.append(index)
+        if slide_type in ("slide", "subslide") or index in breaks:
+            used = 0.0
+        if used and used + size > budget:
+            cell = nb["cells"][index]
+            stays = cell["cell_type"] == "markdown" and POINTS_ABOVE.search(_source(cell))
+            if stays and previous is not None and types[previous] not in ("slide", "subslide"):
+                breaks.append(previous)
+                used = cells[previous]["bottom"] - cells[previous]["top"] + gap
+            else:
+                breaks.append(index)
+                used = 0.0
+        used += size
+        previous = index
+    return sorted(set(breaks)), too_tall
+
+
+def tag_breaks(path: Path, indices: list[int]) -> int:
+    """Tag the cells ``indices`` of the lesson at ``path`` with ``slide-break``; returns how many were new."""
+    nb, trailing = _read(path)
+    new = 0
+    for index in indices:
+        metadata = nb["cells"][index].setdefault("metadata", {})
+        tags = metadata.get("tags")
+        if tags is None:
+            tags = _insert_sorted(metadata, "tags", [])["tags"]
+        if BREAK_TAG not in tags:
+            tags.append(BREAK_TAG)
+            new += 1
+    if new:
+        path.write_text(_dumps(nb, trailing), encoding="utf-8")
+    return new
+
+
 def check(paths) -> list[str]:
     """One line per notebook cell or RISE setting whose metadata differs from what ``apply`` would write."""
     problems = []
@@ -224,6 +282,9 @@ def main(argv=None) -> int:
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 and list each notebook and cell whose metadata is stale")
+    parser.add_argument("--fit", type=Path, metavar="DIR",
+                        help="tag slide-break where a slide did not fit, from the browser test's measurements in "
+                             "DIR/<lesson>/cells.json (artifacts/browser/slides), then set the metadata")
     args = parser.parse_args(argv)
     try:
         if args.check:
@@ -235,6 +296,12 @@ def main(argv=None) -> int:
                       file=sys.stderr)
             return 1 if problems else 0
         for path in args.notebooks:
+            measured = args.fit / path.stem / "cells.json" if args.fit else None
+            if measured is not None and measured.is_file():
+                breaks, too_tall = fit(_read(path)[0], json.loads(measured.read_text()))
+                print(f"{path}: {tag_breaks(path, breaks)} new slide breaks")
+                for index in too_tall:
+                    print(f"{path}: cell {index} is taller than the screen on its own: shorten it or its output")
             print(f"{path}: {'updated' if apply(path) else 'up to date'}")
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
