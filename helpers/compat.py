@@ -101,16 +101,23 @@ _install_estimator_placeholder()
 
 
 class _RetracingNoteFilter:
-    """Drops TensorFlow's "N out of the last M calls ... triggered tf.function retracing" warning.
+    """Drops two of TensorFlow's performance notes that say nothing a student can act on.
 
-    The attacks are compiled once per combination of their Python options
-    (norm, loss, targeted) and batch shape; a lesson that tries several
-    of them in a row triggers this performance note, which says nothing a
-    student can act on. Every other TensorFlow warning still shows.
+    - "N out of the last M calls ... triggered tf.function retracing": the attacks are compiled once per
+      combination of their Python options (norm, loss, targeted) and batch shape, and a lesson that tries
+      several of them in a row triggers it.
+    - "Callback method `on_train_batch_end` is slow compared to the batch time": weight averaging
+      (``training.WeightAverage``, and lesson 09's average by hand) must run after every optimiser step, and on
+      the lessons' small networks a step takes milliseconds.
+
+    Every other TensorFlow warning still shows.
     """
 
+    QUIET = ("triggered tf.function retracing", "is slow compared to the batch time")
+
     def filter(self, record) -> bool:
-        return "triggered tf.function retracing" not in record.getMessage()
+        message = record.getMessage()
+        return not any(note in message for note in self.QUIET)
 
 
 tf.get_logger().addFilter(_RetracingNoteFilter())

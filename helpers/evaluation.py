@@ -58,7 +58,7 @@ def attack_all(model, x: np.ndarray, y: np.ndarray | None, attack: Callable, *, 
     inputs.logits_model(model, where="evaluation.attack_all")
     out = np.empty_like(x)
     starts = range(0, len(x), batch_size)
-    for i in progress_bar(starts, desc=desc, unit="batch", disable=not progress, leave=False):
+    for i in progress_bar(starts, desc=desc, unit="batch", disable=not progress):
         yb = None if y is None else np.asarray(y[i:i + batch_size])
         out[i:i + batch_size] = np.asarray(attack(model, x[i:i + batch_size], yb))
     return out
@@ -164,7 +164,7 @@ def strongest_pgd(model, x: np.ndarray, y: np.ndarray, *, eps: float, steps: int
     strong = strongest_pgd_attacks(eps, steps=steps, restarts=restarts, losses=losses)
     masks = {loss: survivors(model, x, y, attack, batch_size=batch_size)
              for loss, attack in progress_bar(strong.items(), desc=f"PGD-{steps}x{restarts}", unit="loss",
-                                      disable=not progress, leave=False)}
+                                      disable=not progress)}
     return StrongestPGD(survivors=masks, worst=np.logical_and.reduce(list(masks.values())), eps=eps, steps=steps,
                         restarts=restarts, losses=losses)
 
@@ -204,7 +204,7 @@ def threat_model(attack: Callable, n_images: int) -> str:
         parts.append(f"{kw['loss']} loss")
     if kw.get("targeted"):
         parts.append("targeted")
-    parts.append(f"{n_images:,} images")
+    parts.append(f"{n_images:,} image{'' if n_images == 1 else 's'}")
     return ", ".join(parts)
 
 
@@ -288,7 +288,7 @@ def attack_report(model, x: np.ndarray, y: np.ndarray, attack_set: dict, *, prog
     x, y = _checked(x, y, "attack_report")
     right = predict_labels(model, x) == y
     rows = []
-    for name, attack in progress_bar(attack_set.items(), desc="attacks", disable=not progress, leave=False):
+    for name, attack in progress_bar(attack_set.items(), desc="attacks", disable=not progress):
         start = time.perf_counter()
         x_adv = attack_all(model, x[right], y[right], attack, progress=False)
         seconds = time.perf_counter() - start
@@ -311,7 +311,7 @@ def accuracy_vs_epsilon(models: dict, x: np.ndarray, y: np.ndarray, attack_facto
     x, y = _checked(x, y, "accuracy_vs_epsilon")
     rows = []
     total = len(models) * len(attack_factories) * len(epsilons)
-    with progress_bar(total=total, desc="accuracy vs epsilon", disable=not progress, leave=False) as bar:
+    with progress_bar(total=total, desc="accuracy vs epsilon", disable=not progress) as bar:
         for model_name, model in models.items():
             clean = accuracy(model, x, y)
             for attack_name, factory in attack_factories.items():
@@ -340,7 +340,7 @@ def checklist(model, x: np.ndarray, y: np.ndarray, *, eps: float = 0.3, surrogat
     """Sanity checks of a robustness evaluation, after Carlini et al. (2019) "On Evaluating Adversarial Robustness".
 
     Runs on any model (L-inf, budget ``eps``) and returns one row per check
-    with ``passed`` and the numbers behind it. A failed check means the attack,
+    (index ``#``, 1 to 7, in the order below) with ``passed`` and the numbers behind it. A failed check means the attack,
     not the model, is the weak point: typically **gradient masking**, and
     the row's ``flags_masking`` says so.
 
@@ -372,7 +372,7 @@ def checklist(model, x: np.ndarray, y: np.ndarray, *, eps: float = 0.3, surrogat
         results.append({"check": name, "passed": bool(passed), "numbers": numbers, "detail": detail,
                         "flags_masking": bool(masking and not passed)})
 
-    bar = progress_bar(total=7, desc="checklist", disable=not progress, leave=False)
+    bar = progress_bar(total=7, desc="checklist", disable=not progress)
     clean = accuracy(model, x, y)
     acc_fgsm = robust_accuracy(model, x, y, functools.partial(attacks.fgsm, eps=eps), progress=False)
     acc_pgd = robust_accuracy(model, x, y, pgd, progress=False)
@@ -431,9 +431,11 @@ def checklist(model, x: np.ndarray, y: np.ndarray, *, eps: float = 0.3, surrogat
     bar.update()
     bar.close()
     table = pd.DataFrame(results)
+    table.index = pd.RangeIndex(1, len(table) + 1, name="#")      # the checks as the lessons number them, 1 to 7
     table.attrs["threat_model"] = f"L-inf eps {eps}, {len(x):,} images"
     table.attrs["clean_accuracy"] = clean
     table.attrs["strongest_accuracy"] = min(acc_pgd, acc_half, acc_strong, acc_margin)
+    table.attrs["pgd_accuracy"], table.attrs["noise_accuracy"] = acc_pgd, acc_noise     # checks 1 and 4's numbers
     return table
 
 

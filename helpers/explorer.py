@@ -104,7 +104,7 @@ class AttackExplorer:
     def title(self, index: int = 0, attack: str | None = None, eps: float = 0.2) -> str:
         """The figure's title for these values."""
         attack = attack or next(iter(self.attack_set))
-        return f"digit {index}: {attack} at L-inf eps {eps:.2f}, crafted on {self.source}"
+        return f"test image {index}: {attack} at L-inf eps {eps:.2f}, crafted on {self.source}"
 
     def _readout(self, state: dict) -> str:
         per_model = "; ".join(f"{name}: clean {self._says(state['clean'][name], state['label'])}, "
@@ -188,7 +188,7 @@ def view_class():
 
         def __init__(self, explorer: AttackExplorer, index: int, attack: str, eps: float):
             self.explorer = explorer
-            self.index = widgets.IntSlider(value=index, min=0, max=len(explorer.x) - 1, description="digit",
+            self.index = widgets.IntSlider(value=index, min=0, max=len(explorer.x) - 1, description="test image",
                                            continuous_update=False)
             self.attack = widgets.Dropdown(options=list(explorer.attack_set), value=attack, description="attack")
             self.eps = widgets.FloatSlider(value=eps, min=0.0, max=explorer.eps_max, step=0.02, description="epsilon",

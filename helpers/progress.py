@@ -19,19 +19,21 @@ __all__ = ["bar", "tqdm_class"]
 
 def bar(iterable=None, **kwargs) -> _text_tqdm:
     """A text progress bar (``tqdm.tqdm``) on standard output; keyword arguments go to tqdm."""
+    _defaults(kwargs)
+    return _text_tqdm(iterable, **kwargs)
+
+
+def _defaults(kwargs: dict) -> None:
     kwargs.setdefault("file", sys.stdout)
     kwargs.setdefault("mininterval", PROGRESS_INTERVAL_S)
     kwargs.setdefault("dynamic_ncols", False)
-    kwargs.setdefault("ncols", 100)
-    return _text_tqdm(iterable, **kwargs)
+    # a finished bar stays, saying what ran and how long it took: a bar that erases itself leaves an empty line
+    kwargs.setdefault("leave", True)
 
 
 class tqdm_class(_text_tqdm):  # noqa: N801  (tqdm's own naming: a class handed to code that wants one)
     """:func:`bar`'s defaults as a class, for code that takes a ``tqdm_class`` (tqdm's Keras callback)."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("file", sys.stdout)
-        kwargs.setdefault("mininterval", PROGRESS_INTERVAL_S)
-        kwargs.setdefault("dynamic_ncols", False)
-        kwargs.setdefault("ncols", 100)
+        _defaults(kwargs)
         super().__init__(*args, **kwargs)

@@ -99,7 +99,7 @@ def robust_accuracy(model, x: np.ndarray, y: np.ndarray, *, eps: float, attack: 
         x_adv = x
         correct = np.ones(len(x), bool)
         for loss in progress_bar(("cross_entropy", "difference_logits_ratio"), desc="ART Auto-PGD (CE, DLR)", unit="loss",
-                         disable=not progress, leave=False):
+                         disable=not progress):
             runner = evasion.AutoProjectedGradientDescent(classifier, norm=np.inf, eps=eps, eps_step=2 * eps,
                                                           max_iter=max_iter, nb_random_init=restarts,
                                                           batch_size=batch_size, loss_type=loss, verbose=False)
@@ -112,10 +112,28 @@ def robust_accuracy(model, x: np.ndarray, y: np.ndarray, *, eps: float, attack: 
         runner = evasion.ProjectedGradientDescent(classifier, norm=np.inf, eps=eps, eps_step=2.5 * eps / max_iter,
                                                   max_iter=max_iter, num_random_init=restarts, batch_size=batch_size,
                                                   verbose=False)
-    else:
-        runner = evasion.SquareAttack(classifier, norm=np.inf, eps=eps, max_iter=max_iter, p_init=0.8,
-                                      nb_restarts=restarts, batch_size=batch_size, verbose=False)
-    return evaluation.accuracy(model, runner.generate(x, y=y), y)
+        return evaluation.accuracy(model, runner.generate(x, y=y), y)
+    return evaluation.accuracy(model, square(model, x, y, eps=eps, max_iter=max_iter, restarts=restarts,
+                                             batch_size=batch_size, seed=seed), y)
+
+
+def square(model, x: np.ndarray, y: np.ndarray, *, eps: float, max_iter: int = 1000, restarts: int = 1,
+           batch_size: int = 500, seed: int = 0) -> np.ndarray:
+    """ART's Square attack (Andriushchenko et al. 2020), L-inf: the adversarial images, float32 like ``x``.
+
+    A gradient-free random search: each of ``max_iter`` queries per image moves a random square of the image to
+    a corner of the eps-ball (+-eps per pixel, in pixel units) and keeps the change when the margin loss drops;
+    ``restarts`` runs. It reads only the model's outputs, so a masked or zero gradient does not stop it. ``x``:
+    float32 (n, 28, 28, 1) in [0, 1]; ``y``: labels (n,). ``seed`` seeds NumPy, which ART draws its squares from.
+    """
+    x, y = _checked(x, y, "square")
+    eps = _positive_eps(eps, "square")
+    if int(max_iter) != max_iter or max_iter < 1 or int(restarts) != restarts or restarts < 1:
+        raise ValueError(f"referee.square: max_iter and restarts must be integers >= 1, got {max_iter} and {restarts}")
+    np.random.seed(seed)
+    runner = _evasion().SquareAttack(art_classifier(model), norm=np.inf, eps=eps, max_iter=int(max_iter), p_init=0.8,
+                                     nb_restarts=int(restarts), batch_size=batch_size, verbose=False)
+    return runner.generate(x, y=y).astype(np.float32)
 
 
 def _attack_name(attack) -> str:

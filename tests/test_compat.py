@@ -72,3 +72,21 @@ def test_the_setup_cell_prints_one_line_and_nothing_alarming():
     loud = subprocess.run([sys.executable, "-c", "import helpers"], capture_output=True, text=True, timeout=300,
                           env=dict(env, ADVLAB_TF_LOGS="1"))
     assert "oneDNN" in loud.stderr or "cuda" in loud.stderr.lower()  # the switch shows what was hidden
+
+
+def test_tensorflows_performance_notes_students_cannot_act_on_are_dropped_and_other_warnings_kept():
+    import logging
+
+    import tensorflow as tf
+
+    from helpers import compat
+
+    def record(message):
+        return logging.LogRecord("tensorflow", logging.WARNING, __file__, 1, message, None, None)
+
+    quiet = compat._RetracingNoteFilter()
+    assert not quiet.filter(record("5 out of the last 5 calls to <function f> triggered tf.function retracing."))
+    assert not quiet.filter(record("Callback method `on_train_batch_end` is slow compared to the batch time "
+                                   "(batch time: 0.0082s vs `on_train_batch_end` time: 0.0177s)."))
+    assert quiet.filter(record("Gradients do not exist for variables ['dense/kernel:0'] when minimizing the loss."))
+    assert any(isinstance(f, compat._RetracingNoteFilter) for f in tf.get_logger().filters)

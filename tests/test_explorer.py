@@ -45,7 +45,7 @@ def test_controls_draw_once_then_redraw_when_a_slider_moves(ui):
     assert ui.figure is not first and "eps 0.10" in ui.figure._suptitle.get_text()
     attack.value = "PGD-20"
     index.value = 2
-    assert "digit 2: PGD-20" in ui.figure._suptitle.get_text()
+    assert "test image 2: PGD-20" in ui.figure._suptitle.get_text()
 
 
 def test_bad_input_is_named(ui):
@@ -63,7 +63,7 @@ def test_controls_start_where_the_static_drawing_above_them_is(ui):
     box = ui.controls(index=3, attack="PGD-20", eps=0.3)
     index, attack, eps = box.children[0].children
     assert (index.value, attack.value, eps.value) == (3, "PGD-20", 0.3)
-    assert "digit 3: PGD-20" in ui.figure._suptitle.get_text() and "eps 0.30" in ui.figure._suptitle.get_text()
+    assert "test image 3: PGD-20" in ui.figure._suptitle.get_text() and "eps 0.30" in ui.figure._suptitle.get_text()
     with pytest.raises(ValueError, match="attack must be one of FGSM, PGD-20"):
         ui.controls(attack="CW")
     with pytest.raises(ValueError, match="index must be in 0..9"):
@@ -94,7 +94,7 @@ def test_where_widgets_cannot_run_the_output_is_the_figure_and_what_it_shows(ui)
     image = Image.open(io.BytesIO(base64.b64decode(bundle["image/png"])))
     assert image.size[0] > 600 and image.mode in ("RGB", "RGBA")
     text = bundle["text/plain"]
-    assert text.startswith("attack explorer: digit 2: PGD-20 at L-inf eps 0.20, crafted on tiny")
+    assert text.startswith("attack explorer: test image 2: PGD-20 at L-inf eps 0.20, crafted on tiny")
     assert f"(true class {ui.y[2]})" in text and "tiny: clean says" in text and "other: clean says" in text
     assert box.readout.value.count(text.removeprefix("attack explorer: ")) == 1
 

@@ -54,3 +54,16 @@ def test_seed_tutorial_perturb_checks_its_inputs(base_model, test_batch):
         nsl.seed_tutorial_perturb(base_model, x, y[:5], config.hparams())
     with pytest.raises(ValueError, match="nsl.seed_tutorial_perturb: .*divide by 255"):
         nsl.seed_tutorial_perturb(base_model, x * 255, y, config.hparams())
+
+
+def test_the_tutorials_perturbation_does_not_warn_about_the_label_it_leaves_alone(caplog):
+    import logging
+
+    import helpers.nsl as nsl
+    from helpers import config, data, models
+
+    x, y = data.load_normalized("test", limit=8, verbose=False)
+    with caplog.at_level(logging.WARNING):
+        nsl.seed_tutorial_perturb(models.build_base_model(config.hparams()), x, y, config.hparams())
+    assert not [r for r in caplog.records if "Cannot perturb" in r.getMessage()]
+    assert not logging.getLogger("absl").filters, "the filter is removed once the perturbation is done"

@@ -43,9 +43,10 @@ def test_confidence_bars_colour_truth_and_wrong_prediction():
     attacked[3] = 0.82
     fig = plotting.confidence_bars({"clean": clean, "attacked": attacked}, true_label=7)
     bars = fig.axes[1].patches
-    assert matplotlib.colors.to_hex(bars[7].get_facecolor()) == matplotlib.colors.to_hex("seagreen")
-    assert matplotlib.colors.to_hex(bars[3].get_facecolor()) == matplotlib.colors.to_hex("crimson")
-    assert "says 3" in fig.axes[1].get_title()
+    assert matplotlib.colors.to_hex(bars[7].get_facecolor()) == plotting.PAIR_STYLE["clean"]["color"].lower()
+    assert matplotlib.colors.to_hex(bars[3].get_facecolor()) == plotting.PAIR_STYLE["attacked"]["color"].lower()
+    assert bars[3].get_hatch() == "//" and not bars[7].get_hatch()          # not by colour alone
+    assert "says 3" in fig.axes[1].get_title() and "wrong; true 7" in fig.axes[1].get_title()
     with pytest.raises(ValueError, match="sums to 1"):
         plotting.confidence_bars({"logits": np.arange(10.0)}, true_label=0)
 
@@ -112,3 +113,25 @@ def test_legends_sit_below_the_panels_and_do_not_squeeze_them():
         box = ax.get_window_extent()
         assert box.y0 >= legend_top - 1                                     # below the panels, not over them
         assert box.width > 0.3 * fig.bbox.width                             # each of two panels keeps its width
+
+
+def test_a_table_reads_for_a_room_numbers_booleans_wrapped_text():
+    import pandas as pd
+
+    from helpers import plotting as p
+
+    df = pd.DataFrame({"eps": [0.1, 0.3], "accuracy": [0.9341, 0.05], "passed": [True, False],
+                       "images": [1000, 200], "numbers": ["a long sentence " * 6, "short"]})
+    shown = p.table(df, percent=["accuracy"], index=False)
+    cells = shown.formatted()
+    assert list(cells["eps"]) == ["0.1", "0.3"] and list(cells["accuracy"]) == ["93.4%", "5.0%"]
+    assert list(cells["passed"]) == ["✓", "✗"] and list(cells["images"]) == ["1,000", "200"]
+    html = shown._repr_html_()
+    assert "white-space: normal" in html and "0.100000" not in html and "✓" in html
+    assert "Styler" not in repr(shown) and "93.4%" in repr(shown)
+    with pytest.raises(KeyError, match="no column"):
+        p.table(df, percent=["nope"])
+    wide = pd.DataFrame([[0.5, 0.25]], index=[0.1], columns=pd.MultiIndex.from_tuples([("FGSM", 0.1), ("PGD", 0.3)]))
+    shown = p.table(wide, percent=True).formatted()
+    assert list(shown.columns) == [("FGSM", "0.1"), ("PGD", "0.3")] and list(shown.index) == ["0.1"]
+    assert list(shown.iloc[0]) == ["50.0%", "25.0%"]
