@@ -18,8 +18,11 @@ from . import config  # noqa: F401
 __all__ = ["compat", "config", "setup"]
 
 
-def setup(seed: int | None = None) -> str:
+def setup(lesson: str | None = None, seed: int | None = None) -> str:
     """Seed everything and print one line: versions, device, mode and data source. Returns the line.
+
+    ``lesson`` (``"08"``): when some of that lesson's models are not trained yet, a second line says so up
+    front, with the expected wait and the ``make models`` hint (:func:`zoo.announce_training`).
 
     Also prints NumPy scalars as plain numbers (``7``, not ``np.int64(7)``) in prints and titles, and sets
     the collection's figure style (:func:`plotting.use_style`).
@@ -37,4 +40,8 @@ def setup(seed: int | None = None) -> str:
              "sample": "the project's MNIST sample"}[source]
     line = f"{compat.device_report()} · mode: {config.mode()} · data: {where} · seed {used}"
     print(line)
+    if lesson is not None:
+        from . import zoo
+
+        zoo.announce_training(lesson)
     return line

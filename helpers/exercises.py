@@ -114,45 +114,50 @@ def explain_error(error: BaseException) -> str | None:
     return None
 
 
+# Hints grow in steps: the idea, then the tools, then the order of the steps. The last one is still not the line
+# of code to type (tests/test_exercises.py holds that).
 HINTS = {
     "normalize": [
         "Pixels arrive as uint8 integers 0..255; the course's images are float32 in [0, 1].",
-        "Convert the type first, then divide every pixel by the same number: images.astype(np.float32) / 255.",
+        "Two steps: change the type to float32 first (astype), then divide every pixel by the same number, the "
+        "largest value a uint8 pixel can take.",
     ],
     "accuracy": [
         "The model returns logits, one row of 10 scores per image; the prediction is the index of the largest.",
-        "np.argmax(model(x).numpy(), axis=-1) gives one predicted class per image; compare it with y and average.",
+        "np.argmax(..., axis=-1) gives one predicted class per image; the accuracy is the share of them equal to y.",
     ],
     "fgsm": [
-        "Record the forward pass with tf.GradientTape, tape.watch(x), and take the gradient of the cross-entropy "
-        "with respect to the image, not the weights.",
-        "FGSM moves every pixel by exactly eps along the *sign* of that gradient (tf.sign), then clips to [0, 1].",
-        "x_adv = tf.clip_by_value(x + eps * tf.sign(gradient), 0.0, 1.0)",
+        "Record the forward pass with tf.GradientTape and take the gradient of the cross-entropy with respect to "
+        "the image, not the weights: the tape must watch the image (a tf.constant), tape.watch(x).",
+        "FGSM moves every pixel by exactly eps, in the direction the gradient says raises the loss: its sign "
+        "(tf.sign), not the gradient itself, whose entries are tiny.",
+        "Three steps, in this order: the gradient of the loss with respect to x; the step of eps along its sign; "
+        "a clip of the result into the valid range [0, 1] (tf.clip_by_value).",
     ],
     "smallest_eps": [
         "Try the epsilons in increasing order and stop at the first one whose FGSM image the model gets wrong.",
-        "attacks.fgsm(model, x, y, eps=e) gives the attacked image; evaluation.predict_labels(model, x_adv)[0] "
-        "its prediction. Return None when no epsilon in the list works.",
+        "attacks.fgsm(model, x, y, eps=e) gives the attacked image and evaluation.predict_labels its prediction; "
+        "when no epsilon of the list works, the answer is None.",
     ],
     "targeted_pgd": [
         "A targeted attack makes the *target* class likely: it lowers the target's cross-entropy instead of "
         "raising the true class's.",
-        "Start from x; each step: gradient of CE(target, model(x_adv)), then x_adv - step_size * sign(gradient).",
-        "After each step project: clip to [x - eps, x + eps], then to [0, 1].",
+        "Each step reads the gradient of the cross-entropy of the *target* labels and moves against it, along its "
+        "sign, by step_size.",
+        "After each step project back: first into [x - eps, x + eps], then into [0, 1].",
     ],
     "adversarial_loss": [
         "Two cross-entropies averaged over the batch: one on the clean images, one on their FGSM versions.",
-        "x_adv = attacks.fgsm(model, x, y, eps=eps); the loss is mix * CE(y, model(x_adv)) + (1 - mix) * "
-        "CE(y, model(x)).",
+        "attacks.fgsm gives the FGSM images; mix weighs the loss on the attacked images, 1 - mix the clean one.",
     ],
     "worst_case": [
         "An image counts as robust only if it survives *every* attack: combine the masks per image before averaging.",
-        "np.logical_and.reduce(list(survived.values())).mean()",
+        "np.logical_and.reduce combines a list of boolean arrays image by image; then take the share that is True.",
     ],
     "loss_along": [
         "Move the images by t along the direction, keep them in [0, 1], and average the cross-entropy.",
-        "x_t = np.clip(x + t * direction, 0, 1); tf.keras.losses.sparse_categorical_crossentropy(y, model(x_t), "
-        "from_logits=True), then the mean.",
+        "np.clip keeps the moved images valid; the loss is the cross-entropy of the logits (from_logits=True), "
+        "averaged over the images.",
     ],
     "margin": [
         "The margin compares the best *wrong* class with the true one, on logits (no softmax).",
@@ -162,14 +167,14 @@ HINTS = {
     "zero_gradients": [
         "Multiply the model's logits by the scale, take the cross-entropy's gradient with respect to the input "
         "images, and ask per image whether every entry is exactly 0.",
-        "Inside a GradientTape: loss = CE(y, scale * model(x)); g = tape.gradient(loss, x); then "
-        "np.all(g.numpy().reshape(len(x), -1) == 0, axis=1).mean().",
+        "Watch the images (a tf.constant) in a GradientTape and scale the logits before the loss; then flatten "
+        "each image's gradient and ask whether all of its entries are 0 (np.all along axis 1), and average.",
     ],
     "reestimate": [
         "In training mode a BatchNormalization layer moves its moving statistics towards the batch's by "
         "(1 - momentum). With momentum 0 they become the batch's statistics.",
-        "batchnorm.set_momentum(model, 0.0); model(images, training=True) once, all images in one batch; then "
-        "put every layer's momentum back as it was. The weights must not change.",
+        "batchnorm.set_momentum sets every layer's momentum; one training-mode call on all the images (one batch) "
+        "then moves the statistics. Put every layer's momentum back as it was: the weights must not change.",
     ],
     "trades_kl": [
         "KL(p || q) = sum_k p_k (log p_k - log q_k), with p the clean prediction's softmax and q the adversarial "
@@ -179,7 +184,14 @@ HINTS = {
 }
 
 
-def hint(name: str, level: int = 1) -> str:
+class Hint(str):
+    """A hint's text: printed by :func:`hint`, so Jupyter shows nothing more when it is a cell's last line."""
+
+    def _ipython_display_(self):
+        pass
+
+
+def hint(name: str, level: int = 1) -> Hint:
     """Print and return the ``level``-th hint (1 = gentlest) for the exercise checked by ``check_<name>``."""
     if name not in HINTS:
         raise ValueError(f"no exercise named {name!r}; the exercises are {', '.join(HINTS)}")
@@ -188,7 +200,7 @@ def hint(name: str, level: int = 1) -> str:
         raise ValueError(f"exercise {name!r} has hints 1 to {len(hints)}")
     text = f"hint {level}/{len(hints)} for {name!r}: {hints[level - 1]}"
     print(text)
-    return text
+    return Hint(text)
 
 
 # --------------------------------------------------------------------------- shared cases
@@ -714,7 +726,8 @@ def check_reestimate(reestimate_by_hand) -> Checked:
     if changed_momentum:
         _fail(name, f"{len(changed_momentum)} layers kept the momentum you set: put every layer's momentum back "
                     "as it was, or later fine-tuning will use it")
-    return _ok(f"reestimate_by_hand sets the moving statistics of all {len(layers)} BatchNormalization layers to "
+    return _ok(f"reestimate_by_hand sets the moving statistics of all {len(layers)} BatchNormalization layers of a "
+               "small test network to "
                "the data's, weights and momentum unchanged")
 
 

@@ -17,6 +17,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="which mode's models to train (default: quick)")
     parser.add_argument("--only", nargs="*", metavar="NAME", help="train only these zoo models")
     parser.add_argument("--list", action="store_true", help="list the models and whether each is stored, then stop")
+    parser.add_argument("--record-times", action="store_true",
+                        help="after training, write each model's training seconds into helpers/train_seconds.json "
+                             "(the expected waits the lessons announce; run on a 2-core machine)")
     args = parser.parse_args(argv)
 
     import helpers  # noqa: F401  (before TensorFlow)
@@ -38,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name:32s} {what}")
         if "not saved" in outcome.values():
             return 1
+        if args.record_times:
+            print(f"recorded {len(zoo.record_train_seconds(mode))} training times in {zoo.TRAIN_SECONDS}")
     return 0
 
 

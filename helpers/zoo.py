@@ -422,17 +422,17 @@ def _adversarial(**settings):
 
 
 register("base", Recipe(_train_base, "the NSL tutorial's CNN, standard training"))
-register("nsl", Recipe(_train_nsl, "the seed CNN with NSL adversarial regularisation "
+register("nsl", Recipe(_train_nsl, "the base CNN with NSL adversarial regularisation "
                                    "(multiplier 0.2, step 0.2, L-inf), as in the NSL tutorial"))
 _FGSM_AT = dict(method="fgsm", eps=0.3, mix=0.5)
 _FAST_AT = dict(method="fast", eps=0.3, alpha=0.375, mix=1.0)
 _PGD_AT = dict(method="pgd", eps=0.3, steps=7, mix=1.0, warmup_fraction=0.3)
-register("fgsm_at", Recipe(_adversarial(**_FGSM_AT), "the seed CNN, FGSM adversarial training "
+register("fgsm_at", Recipe(_adversarial(**_FGSM_AT), "the base CNN, FGSM adversarial training "
                            "(L-inf eps 0.3, half clean and half adversarial loss)", settings=_FGSM_AT))
-register("fast_at", Recipe(_adversarial(**_FAST_AT), "the seed CNN, fast adversarial training "
+register("fast_at", Recipe(_adversarial(**_FAST_AT), "the base CNN, fast adversarial training "
                            "(FGSM from a random start, L-inf eps 0.3, step 0.375; Wong et al. 2020)",
                            settings=_FAST_AT))
-register("pgd_at", Recipe(_adversarial(**_PGD_AT), "the seed CNN, PGD adversarial training "
+register("pgd_at", Recipe(_adversarial(**_PGD_AT), "the base CNN, PGD adversarial training "
                           "(L-inf eps 0.3, 7 steps, eps ramped over the first 30% of steps; Madry et al. 2018)",
                           settings=_PGD_AT))
 
@@ -445,7 +445,7 @@ def _train_distilled(hp: HParams, train_ds: tf.data.Dataset, verbose: int):
 
 
 _DISTILLED = dict(temperature=100.0)
-register("distilled", Recipe(_train_distilled, "the seed CNN, defensive distillation at temperature 100 "
+register("distilled", Recipe(_train_distilled, "the base CNN, defensive distillation at temperature 100 "
                              "(teacher and student of the same architecture; Papernot et al. 2016), "
                              "deployed at temperature 1", settings=_DISTILLED))
 
@@ -460,7 +460,7 @@ def source_domain(images):
 
     ``0.01 * (x - 0.5)`` for images ``x`` in [0, 1]: the same digits with very
     different pixel statistics, as ImageNet photographs differ from the
-    traffic signs of the seed's question. Works on arrays and tensors.
+    traffic signs of the Q&A's question. Works on arrays and tensors.
     """
     return SOURCE_CONTRAST * (images - 0.5)
 
@@ -731,6 +731,65 @@ def lesson_models(mode: str | None = None) -> list[str]:
     if mode == "full":
         wanted += [n for names_ in LESSON_MODELS_FULL.values() for n in names_]
     return list(dict.fromkeys(wanted))
+
+
+TRAIN_SECONDS = Path(__file__).resolve().parent / "train_seconds.json"
+
+
+def expected_seconds(names_: list[str], mode: str | None = None) -> float | None:
+    """How long training ``names_`` took on the course's reference machine (2 CPU cores), in seconds, from
+    ``helpers/train_seconds.json`` (``python -m helpers.pretrain --record-times`` writes it); None if unknown."""
+    mode = mode or config.mode()
+    try:
+        recorded = json.loads(TRAIN_SECONDS.read_text())[mode]
+    except (OSError, KeyError, ValueError):
+        return None
+    if any(name not in recorded for name in names_):
+        return None
+    return float(sum(recorded[name] for name in names_))
+
+
+def missing(lesson: str) -> list[str]:
+    """The models lesson ``lesson`` (``"08"``) loads that have no saved copy for this mode and data yet."""
+    if not (isinstance(lesson, str) and len(lesson) == 2 and lesson.isdigit()):
+        raise ValueError(f"zoo: a lesson is named by its two digits, such as '08'; got {lesson!r}")
+    wanted = list(LESSON_MODELS.get(lesson, ())) + (list(LESSON_MODELS_FULL.get(lesson, ()))
+                                                    if config.mode() == "full" else [])
+    return [name for name in dict.fromkeys(wanted) if not is_stored(name)]
+
+
+def announce_training(lesson: str) -> str | None:
+    """One line, before a lesson starts, when some of its models must be trained first: how many, the expected
+    wait, and the command that trains them ahead. Printed and returned; None (and nothing printed) when all are
+    saved."""
+    todo = missing(lesson)
+    if not todo:
+        return None
+    seconds = expected_seconds(todo)
+    wait = (f"about {max(1, round(seconds / 60))} minute{'s' if round(seconds / 60) > 1 else ''} on 2 CPU cores"
+            if seconds else "a while on a CPU")
+    line = (f"lesson {lesson}: {len(todo)} of its models {'is' if len(todo) == 1 else 'are'} not trained yet "
+            f"({', '.join(todo)}); training {'it' if len(todo) == 1 else 'them'} now takes {wait}, once. "
+            "`make models` trains every lesson's models ahead of class.")
+    print(line)
+    return line
+
+
+def record_train_seconds(mode: str = "quick") -> dict:
+    """Write the training seconds of every lesson model saved for ``mode`` into ``helpers/train_seconds.json``."""
+    import platform
+
+    previous = json.loads(TRAIN_SECONDS.read_text()) if TRAIN_SECONDS.is_file() else {}
+    seconds = {}
+    for name in lesson_models(mode):
+        entry = _stored_entry(name)
+        if entry and "train_seconds" in entry[1]:
+            seconds[name] = round(float(entry[1]["train_seconds"]), 1)
+    previous[mode] = seconds
+    previous[f"{mode}_measured"] = (f"{time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} CPU cores "
+                                    f"(python -m helpers.pretrain --record-times)")
+    TRAIN_SECONDS.write_text(json.dumps(previous, indent=1, sort_keys=True) + "\n")
+    return seconds
 
 
 def pretrain(names_: list[str] | None = None, *, verbose: int = 1) -> dict[str, str]:

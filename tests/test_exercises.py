@@ -475,3 +475,26 @@ def test_student_versions_of_the_lessons_have_no_solution_left(tmp_path):
         lines = [line.strip() for cell in student["cells"] for line in "".join(cell["source"]).splitlines()]
         assert "### BEGIN SOLUTION" not in lines and "### END SOLUTION" not in lines   # prose may name them
         assert 'raise NotImplementedError("your code here")' in lines
+
+
+def test_hints_grow_and_the_last_one_is_not_the_answer_line():
+    import ast
+
+    for name, hints in exercises.HINTS.items():
+        assert len(hints) >= 2, f"{name}: one hint is not a step"
+        for text in hints:
+            try:
+                ast.parse(text)
+            except SyntaxError:
+                continue                                   # prose, as a hint should be
+            raise AssertionError(f"{name}: a hint that is a line of Python, the answer typed out: {text!r}")
+
+
+def test_a_hint_as_a_cells_last_line_shows_once(capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.user_ns.update(exercises=exercises)
+    shell.run_cell("exercises.hint('fgsm', 3)")
+    shown = capsys.readouterr().out
+    assert shown.count("hint 3/3 for 'fgsm'") == 1

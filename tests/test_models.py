@@ -78,3 +78,22 @@ def test_zoo_trains_once_then_loads(capsys, monkeypatch, tmp_path):
     assert {k: v for k, v in updated.items() if k != "standard_epoch_seconds"} == meta
     with pytest.raises(FileNotFoundError, match="no stored model"):
         zoo.update_metadata(next(n for n in zoo.names() if n != "base"), standard_epoch_seconds=1.0)
+
+
+@pytest.mark.slow
+def test_a_lesson_says_up_front_when_its_models_must_be_trained_and_how_long_that_takes(capsys, monkeypatch,
+                                                                                      tmp_path):
+    import helpers
+
+    monkeypatch.setenv("ADVLAB_ARTIFACTS", str(tmp_path))              # nothing trained yet
+    helpers.setup("03")
+    said = capsys.readouterr().out.splitlines()
+    assert len(said) == 2 and said[1].startswith("lesson 03: 1 of its models is not trained yet (base)")
+    seconds = zoo.expected_seconds(["base"])
+    assert seconds and f"about {max(1, round(seconds / 60))} minute" in said[1] and "make models" in said[1]
+    helpers.setup("01")                                                # a lesson without models says nothing more
+    assert len(capsys.readouterr().out.splitlines()) == 1
+    zoo.get("base", verbose=0)
+    assert zoo.announce_training("03") is None and capsys.readouterr().out == ""
+    with pytest.raises(ValueError, match="two digits"):
+        zoo.missing("3")
