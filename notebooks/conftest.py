@@ -69,6 +69,9 @@ def pytest_runtest_teardown(item, nextitem):
     notebook._advlab_count = count
     item.cell.outputs = list(item.test_outputs or [])
     item.cell.execution_count = count if item.test_outputs is not None else None
+    for output in item.cell.outputs:                 # nbval's kernel does not count: number results as their cells
+        if output.get("output_type") == "execute_result":
+            output["execution_count"] = item.cell.execution_count
     if nextitem is not None and getattr(nextitem, "parent", None) is notebook:
         return
     source = Path(str(notebook.fspath))

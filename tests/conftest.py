@@ -1,8 +1,15 @@
 """Shared test set-up: quick mode, a private artifacts folder, and `helpers` imported before TensorFlow."""
+import json
 import os
+import shutil
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
+
+from lesson_runs import ARTIFACTS, LESSONS, REPO, code_sha1, executed_lesson, quick_env
 
 os.environ["ADVLAB_QUICK"] = "1"
 os.environ.pop("ADVLAB_DATA_DIR", None)
@@ -56,10 +63,62 @@ def test_batch():
     return data.load_normalized("test", limit=500, verbose=False)
 
 
+# --------------------------------------------------------------------------- the lessons, trained and executed
+
+@pytest.fixture(scope="session")
+def trained_models():
+    """Every quick-mode model the lessons load, in ``artifacts/`` (``make models``; trained now if missing)."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "helpers.pretrain", "--mode", "quick"], cwd=REPO, env=quick_env(),
+                   check=True, capture_output=True, text=True, timeout=3600)
+    print(f"quick-mode models ready in {time.perf_counter() - started:.0f} s")
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def executed_lessons(trained_models, tmp_path_factory):
+    """A folder with every lesson executed in quick mode: nbval's outputs from this run (on the lessons as they are
+    now), or the lesson run here with nbclient when nbval did not run its code as it is now."""
+    nbval_copies = Path(os.environ.get("ADVLAB_EXECUTED_DIR") or ARTIFACTS / "executed")
+    folder = tmp_path_factory.mktemp("executed")
+    for lesson in LESSONS:
+        merged = executed_lesson(lesson, nbval_copies)
+        target = folder / lesson.name
+        if merged is not None:
+            target.write_text(json.dumps(merged, indent=1, ensure_ascii=False) + "\n")
+            continue
+        shutil.copy(lesson, target)
+        print(f"{lesson.name}: no complete executed copy of its code from nbval; executing it now")
+        saved = {k: os.environ.get(k) for k in ("ADVLAB_ARTIFACTS", "ADVLAB_QUICK")}
+        os.environ.update(ADVLAB_ARTIFACTS=str(ARTIFACTS), ADVLAB_QUICK="1")
+        try:
+            _book().execute(target)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        nb = json.loads(target.read_text())
+        nb.setdefault("metadata", {})["advlab"] = {"executed_from": code_sha1(nb), "complete": True,
+                                                   "executed_by": "nbclient"}
+        target.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    return folder
+
+
+def _book():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("advlab_tool_book", REPO / "tools" / "book.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 # What runs after what in `make test`: unit tests, then the lessons under nbval (which trains the quick models and
-# writes executed copies of the lessons), then the browser tests (which open those executed copies) and the class
-# on JupyterHub (which starts its own servers).
-_LATE = (("tests/browser/", 2), ("tests/hub/", 3), ("notebooks/", 1))
+# writes executed copies of the lessons), then what reads those copies (test_prose), the browser tests (which open
+# them) and the class on JupyterHub (which starts its own servers).
+_LATE = (("tests/browser/", 3), ("tests/hub/", 4), ("tests/test_prose.py", 2), ("notebooks/", 1))
 
 
 def _stage(item) -> int:

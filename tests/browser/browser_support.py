@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.util
 import json
 import os
@@ -13,9 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "artifacts"
-LESSONS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+from lesson_runs import ARTIFACTS, LESSONS, REPO, code_sha1, executed_lesson  # noqa: F401  (shared)
 VIEWPORT = {"width": 1280, "height": 720}
 # Chromium as the machine's own probe starts it: no sandbox as root, and no background connections (this
 # machine has no network; each refused connection costs time and fills the log).
@@ -66,31 +63,6 @@ def wait_for_http(url: str, timeout: float, process: subprocess.Popen | None = N
                     return
         time.sleep(0.5)
     raise TimeoutError(f"no answer from {url} within {timeout:.0f} s")
-
-
-def code_sha1(notebook: dict) -> str:
-    """The SHA-1 of a lesson's code cells, as notebooks/conftest.py records it in an executed copy."""
-    code = "\x00".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code")
-    return hashlib.sha1(code.encode()).hexdigest()
-
-
-def executed_lesson(lesson: Path, folder: Path) -> dict | None:
-    """The lesson as it is now, with the outputs of its executed copy in ``folder``; None when there is no complete
-    copy that ran this lesson's code (its Markdown and metadata may have changed since: they are taken from now).
-    """
-    copy = folder / lesson.name
-    if not copy.is_file():
-        return None
-    ran = json.loads(copy.read_text())
-    now = json.loads(lesson.read_text())
-    meta = ran.get("metadata", {}).get("advlab", {})
-    if meta.get("executed_from") != code_sha1(now) or not meta.get("complete"):
-        return None
-    outputs = [c for c in ran["cells"] if c["cell_type"] == "code"]
-    for cell, done in zip((c for c in now["cells"] if c["cell_type"] == "code"), outputs):
-        cell["outputs"], cell["execution_count"] = done.get("outputs", []), done.get("execution_count")
-    now["metadata"]["advlab"] = meta
-    return now
 
 
 class Lab:

@@ -30,8 +30,9 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import (ARTIFACTS, CHROMIUM_ARGS, LESSONS, REPO, VIEWPORT, Lab, chromium_executable,
-                             code_sha1, executed_lesson, free_port, load_tool, wait_for_http)
+from browser_support import (CHROMIUM_ARGS, LESSONS, REPO, VIEWPORT, Lab, chromium_executable, free_port, load_tool,
+                             wait_for_http)
+from lesson_runs import quick_env
 
 book = load_tool("book")
 
@@ -61,56 +62,6 @@ def console(page):
     page.on("console", lambda message: seen.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: seen.append(f"uncaught: {error}"))
     return seen
-
-
-# --------------------------------------------------------------------------- the lessons, trained and executed
-
-def quick_env(**extra) -> dict:
-    env = dict(os.environ, ADVLAB_QUICK="1", ADVLAB_ARTIFACTS=str(ARTIFACTS), PYTHONUNBUFFERED="1")
-    env.pop("ADVLAB_DATA_DIR", None)
-    env.update(extra)
-    return env
-
-
-@pytest.fixture(scope="session")
-def trained_models():
-    """Every quick-mode model the lessons load, in ``artifacts/`` (``make models``; trained now if missing)."""
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "helpers.pretrain", "--mode", "quick"], cwd=REPO, env=quick_env(),
-                   check=True, capture_output=True, text=True, timeout=3600)
-    print(f"quick-mode models ready in {time.perf_counter() - started:.0f} s")
-    return ARTIFACTS
-
-
-@pytest.fixture(scope="session")
-def executed_lessons(trained_models, tmp_path_factory):
-    """A folder with every lesson executed in quick mode: nbval's outputs from this run (on the lessons as they are
-    now), or the lesson run here with nbclient when nbval did not run its code as it is now."""
-    nbval_copies = Path(os.environ.get("ADVLAB_EXECUTED_DIR") or ARTIFACTS / "executed")
-    folder = tmp_path_factory.mktemp("executed")
-    for lesson in LESSONS:
-        merged = executed_lesson(lesson, nbval_copies)
-        target = folder / lesson.name
-        if merged is not None:
-            target.write_text(json.dumps(merged, indent=1, ensure_ascii=False) + "\n")
-            continue
-        shutil.copy(lesson, target)
-        print(f"{lesson.name}: no complete executed copy of its code from nbval; executing it now")
-        saved = {k: os.environ.get(k) for k in ("ADVLAB_ARTIFACTS", "ADVLAB_QUICK")}
-        os.environ.update(ADVLAB_ARTIFACTS=str(ARTIFACTS), ADVLAB_QUICK="1")
-        try:
-            book.execute(target)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-        nb = json.loads(target.read_text())
-        nb.setdefault("metadata", {})["advlab"] = {"executed_from": code_sha1(nb), "complete": True,
-                                                   "executed_by": "nbclient"}
-        target.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
-    return folder
 
 
 # --------------------------------------------------------------------------- JupyterLab

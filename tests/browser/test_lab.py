@@ -168,13 +168,13 @@ def test_run_all_and_the_explorer_draws_one_figure_that_follows_its_controls(pag
     page.screenshot(path=shots_dir() / f"lab-explorer-{lesson.stem}-before.png")
     digit, epsilon = explorer.locator(".widget-slider").nth(0), explorer.locator(".widget-slider").nth(1)
     menu = explorer.locator("select")
-    start = re.search(r"digit (\d+): (\S+) at L-inf eps ([\d.]+)", text)
+    start = re.search(r"test image (\d+): (\S+) at L-inf eps ([\d.]+)", text)
     assert start, text
     other_attack = next(o for o in menu.locator("option").all_inner_texts() if o != start[2])
     moves = [("epsilon", lambda: _set_readout(epsilon, "0.36"), "eps 0.36"),
              ("attack", lambda: menu.select_option(label=other_attack), f": {other_attack} at"),
-             ("digit", lambda: _set_readout(digit, str((int(start[1]) + 7) % 100)),
-              f"digit {(int(start[1]) + 7) % 100}:")]
+             ("test image", lambda: _set_readout(digit, str((int(start[1]) + 7) % 100)),
+              f"test image {(int(start[1]) + 7) % 100}:")]
     for control, move, expected in moves:
         move()
         page.wait_for_function(

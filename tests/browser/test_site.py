@@ -7,6 +7,7 @@ offline. A full-page screenshot of every page goes to ``artifacts/browser/site/`
 """
 from __future__ import annotations
 
+import json
 import re
 import urllib.parse
 
@@ -27,7 +28,8 @@ def internal_links(page) -> list[str]:
 def test_every_page_loads_whole_and_links_within_the_site(page, site, path, console):
     base, html = site
     failed_requests = []
-    page.on("requestfailed", lambda request: failed_requests.append(request.url))
+    page.on("requestfailed", lambda request: failed_requests.append(request.url)
+            if not request.url.startswith("about:") else None)
     page.on("response", lambda answer: failed_requests.append(f"{answer.url} (HTTP {answer.status})")
             if answer.status >= 400 else None)
     response = page.goto(base + path, wait_until="networkidle")
@@ -54,6 +56,25 @@ def test_every_page_loads_whole_and_links_within_the_site(page, site, path, cons
     assert not problems, f"{path}: links inside the site that lead nowhere:\n" + "\n".join(problems)
     page.screenshot(path=shots_dir("site") / (path.replace("/", "_").removesuffix(".html") + ".png"),
                     full_page=True)
+
+
+LESSON_PAGES = [p for p in PAGES if p.startswith("notebooks/")]
+
+
+@pytest.mark.parametrize("path", LESSON_PAGES)
+def test_a_lesson_page_shows_every_figure_the_lesson_drew_and_its_maths_typeset(page, site, path, executed_lessons):
+    base, _ = site
+    page.goto(base + path, wait_until="networkidle")
+    lesson = json.loads((executed_lessons / path.replace("notebooks/", "").replace(".html", ".ipynb")).read_text())
+    drawn = sum(1 for cell in lesson["cells"] if cell["cell_type"] == "code" for output in cell["outputs"]
+                if "image/png" in output.get("data", {}))
+    shown = page.locator("div.cell_output img").count()
+    assert shown == drawn, f"{path}: {shown} figures on the page, the lesson drew {drawn} (a widget's figure lost?)"
+    if page.evaluate("!!document.querySelector('.math, .MathJax, script[type^=\"math/tex\"]')") or "\\(" in \
+            page.content():
+        page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=30_000)
+        page.evaluate("MathJax.startup.promise")
+        assert "\\(" not in page.inner_text("main"), f"{path}: maths left as raw TeX"
 
 
 @pytest.mark.parametrize("path", PAGES)
