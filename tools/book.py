@@ -70,14 +70,17 @@ def write_config(src: Path) -> None:
     maths renders with no internet."""
     import yaml
 
-    import jupyter_server_mathjax
+    import mathjax      # MathJax 3's files, from the django-static-mathjax package (it needs nothing else)
 
     # Not in _static: Jupyter Book adds every script found there to every page. Sphinx copies the contents of
     # _vendor into the site's _static, where docs/_config.yml's mathjax_path finds it.
-    shutil.copytree(Path(jupyter_server_mathjax.__file__).parent / "static", src / "_vendor" / "mathjax")
+    shutil.copytree(Path(mathjax.__file__).parent / "static" / "mathjax" / "es5", src / "_vendor" / "mathjax")
     shutil.copy(DOCS / "favicon.svg", src / "favicon.svg")
+    shutil.copy(DOCS / "site.css", src / "_vendor" / "advlab.css")        # the site's own styles (html_css_files)
     config = site_config()
-    config.setdefault("sphinx", {}).setdefault("config", {})["html_static_path"] = ["_vendor"]
+    sphinx = config.setdefault("sphinx", {}).setdefault("config", {})
+    sphinx["html_static_path"] = ["_vendor"]
+    sphinx["html_css_files"] = ["advlab.css"]
     (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 
