@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab book test test-unit test-notebooks test-browser clean-notebooks install models models-full browser hub
+.PHONY: lab lab-solutions student book test test-unit test-notebooks test-browser clean-notebooks install models models-full browser hub
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,16 @@ install: $(STAMP)
 # Jupyter refuses to run as root without --allow-root (a Docker container, a cloud notebook): say so and pass it.
 ROOT_FLAG := $(shell [ "$$(id -u 2>/dev/null)" = 0 ] && echo --allow-root)
 
-lab: $(STAMP)
+# Students work in student/: the lessons without their solutions, made once (a copy already there is never
+# overwritten, so a student's work survives). Instructors open the lessons with their solutions: make lab-solutions.
+student: $(STAMP)
+	$(BIN)/python tools/student_version.py notebooks/[0-9]*.ipynb --output student --keep
+
+lab: student
 	@if [ -n "$(ROOT_FLAG)" ]; then echo "make lab: you are root (a container or a cloud notebook?); Jupyter refuses root unless told, so it starts with --allow-root. On a shared machine, run make lab as an ordinary user instead."; fi
+	cd student && ../$(BIN)/jupyter lab $(ROOT_FLAG)
+
+lab-solutions: $(STAMP)
 	cd notebooks && ../$(BIN)/jupyter lab $(ROOT_FLAG)
 
 # The course as a static website: every lesson executed in quick mode, then Jupyter Book (build/book/_build/html).

@@ -30,6 +30,7 @@ TARGETS = {                      # file -> the tables it holds
     ROOT / "benchmarks" / "README.md": ("capstone", "autoattack_parts", "square_gap", "lessons_not_kept",
                                        "benchmarks_not_kept"),
     ROOT / "experiments" / "capstone" / "README.md": ("capstone",),
+    ROOT / "docs" / "instructor.md": ("lesson_numbers",),
 }
 NOT_KEPT = "†"
 NOT_KEPT_NOTE = (f"{NOT_KEPT} JSON not kept: transcribed from README.md at commit 70f54c4 "
@@ -320,7 +321,22 @@ def render_lessons(results, not_kept, leaderboard) -> str:
               "see [benchmarks/README.md](benchmarks/README.md).\n")
 
 
-RENDERERS = {"headline": render_headline, "lessons": render_lessons, "capstone": render_capstone, "autoattack_parts": render_autoattack_parts,
+def render_lesson_numbers(results, not_kept, leaderboard) -> str:
+    """What each lesson measured in one quick-mode run, from ``lesson_numbers-quick.json``
+    (``benchmarks/lesson_numbers.py``)."""
+    data = json.loads((RESULTS / "lesson_numbers-quick.json").read_text())
+    lines = [f"Measured by `benchmarks/lesson_numbers.py` ({data['mode']} mode, {data['measured']}): each lesson's "
+             "Summary printed these lines. A class run differs a little (random starts, the machine); a number far "
+             "from these is worth a look.", ""]
+    for number, lesson in data["lessons"].items():
+        lines.append(f"**{lesson['title']}**")
+        lines.append("")
+        lines += [f"- {point}" for point in lesson["points"]] or ["- (no numbers printed)"]
+        lines.append("")
+    return "\n".join(lines)
+
+
+RENDERERS = {"lesson_numbers": render_lesson_numbers, "headline": render_headline, "lessons": render_lessons, "capstone": render_capstone, "autoattack_parts": render_autoattack_parts,
              "square_gap": render_square_gap, "lessons_not_kept": render_lessons_not_kept,
              "benchmarks_not_kept": render_benchmarks_not_kept}
 

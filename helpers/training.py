@@ -507,7 +507,7 @@ def adversarial_finetune(model: tf.keras.Model, images, labels, *, steps: int, b
                          eps: float = 0.01, adversarial: bool = True, attack_training_mode: bool = False,
                          loss_training_mode: bool = False, optimizer: tf.keras.optimizers.Optimizer | None = None,
                          evaluate_every: int = 25, monitor=None, seed: int = 0, verbose: int = 1):
-    """Fine-tune ``model`` for ``steps`` optimiser steps with the seed's FGSM adversarial loss; returns a DataFrame.
+    """Fine-tune ``model`` for ``steps`` optimiser steps with the BatchNormalization Q&A's FGSM adversarial loss; returns a DataFrame.
 
     Each step, on a batch of ``batch_size`` images (float32 (n, 28, 28, 1) in
     [0, 1]; int labels (n,)), shuffled every epoch with ``seed``:
@@ -518,9 +518,9 @@ def adversarial_finetune(model: tf.keras.Model, images, labels, *, steps: int, b
        training=loss_training_mode))``; with ``adversarial=False`` the loss is
        the clean CE alone (standard fine-tuning) and no attack runs.
 
-    The defaults, both passes in inference mode, are the seed's loop (lesson
+    The defaults, both passes in inference mode, are the Q&A's loop (lesson
     08's pitfall). Any pass in training mode also updates BatchNormalization's
-    moving statistics. ``optimizer`` defaults to the seed's SGD (learning rate
+    moving statistics. ``optimizer`` defaults to the Q&A's SGD (learning rate
     1e-3, Nesterov momentum 0.9). Every ``evaluate_every`` steps (and at step
     0) ``monitor(model)`` may return a dict of measurements; the result has
     one row per evaluation: ``step``, ``loss`` (mean since the last row),
@@ -556,7 +556,7 @@ def adversarial_finetune(model: tf.keras.Model, images, labels, *, steps: int, b
     rows, losses, seconds, step = [], [], 0.0, 0
     monitor = monitor or (lambda m: {})
     rows.append({"step": 0, "loss": float("nan"), "seconds": 0.0, **monitor(model)})
-    bar = progress.bar(total=steps, disable=verbose <= 0, desc="fine-tuning", leave=False)
+    bar = progress.bar(total=steps, disable=verbose <= 0, desc="fine-tuning")
     while step < steps:
         order = rng.permutation(len(images))
         for start in range(0, len(images) - batch_size + 1, batch_size):

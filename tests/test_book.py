@@ -24,6 +24,22 @@ def test_the_site_builds_and_its_table_of_contents_lists_every_lesson_in_order(t
     assert (html / "docs" / "instructor.html").is_file()
 
 
+def test_the_answers_stay_off_the_site_and_the_slide_notes_name_real_slides():
+    import re
+    pages = book.site_pages()
+    assert "docs/slides.html" in pages and not any("answers" in p for p in pages), \
+        "docs/answers.md is for instructors: no page of the site may link to it"
+    notes = (REPO / "docs" / "slides.md").read_text()
+    sections = re.split(r"^## (\d\d) · .*$", notes, flags=re.M)
+    assert [sections[k] for k in range(1, len(sections), 2)] == [nb.name[:2] for nb in book.lessons()], \
+        "docs/slides.md has one section per lesson, in order"
+    for number, body in zip(sections[1::2], sections[2::2]):
+        markdown = book._markdown_of(next(nb for nb in book.lessons() if nb.name.startswith(number)))
+        for name in re.findall(r"^- \*\*(.+?)\*\*", body, flags=re.M):
+            name = name.rstrip(".").split(" ... ")[0]
+            assert name in markdown or name.split(";")[0] in markdown, f"{number}: no slide named {name!r}"
+
+
 def test_the_check_fails_when_a_lesson_is_missing(tmp_path):
     html = book.build(tmp_path / "site", run=False)
     (html / "notebooks" / f"{book.lessons()[3].stem}.html").unlink()

@@ -454,6 +454,23 @@ def test_student_version_removes_solutions_and_keeps_everything_else(tmp_path):
     assert "".join(cells[2]["source"]) == "print('untouched')"
 
 
+def test_student_version_keeps_a_students_work_when_asked(tmp_path):
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "id": "b", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": "### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n"}]}
+    source = tmp_path / "lesson.ipynb"
+    source.write_text(json.dumps(notebook))
+    out = tmp_path / "student"
+    out.mkdir()
+    (out / "lesson.ipynb").write_text("a student's work")
+    tool = [sys.executable, str(REPO / "tools" / "student_version.py"), str(source), "--output", str(out)]
+    result = subprocess.run([*tool, "--keep"], check=True, capture_output=True, text=True)
+    assert "kept" in result.stdout and (out / "lesson.ipynb").read_text() == "a student's work"
+    assert (out / "rise.css").is_file(), "the slides' styles travel with the copies"
+    subprocess.run(tool, check=True, capture_output=True, text=True)      # without --keep: a fresh copy
+    assert "NotImplementedError" in (out / "lesson.ipynb").read_text()
+
+
 def test_student_version_refuses_an_unclosed_solution(tmp_path):
     notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
         {"cell_type": "code", "id": "b", "metadata": {}, "execution_count": None, "outputs": [],

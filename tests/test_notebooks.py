@@ -47,7 +47,8 @@ def test_follows_the_skeleton(path):
     assert order == sorted(order), "Summary, then Discuss, then Exercises"
     assert "exercises.check_" in "\n".join(code), "a coding exercise checks itself (helpers.exercises)"
     setup = code[0]
-    assert "helpers.setup()" in setup, "the first code cell prints the one-line set-up report"
+    assert f'helpers.setup("{path.name[:2]}")' in setup, \
+        "the first code cell prints the one-line set-up report, naming its lesson (it says when models must train)"
     assert setup.index("import helpers") < setup.find("import tensorflow") or "import tensorflow" not in setup, \
         "import helpers before TensorFlow"
     assert any(re.search(r"^assert ", c, re.M) for c in code), "a lesson proves itself with assertions"

@@ -86,7 +86,7 @@ def write_config(src: Path) -> None:
 
 # The site's pages besides the lessons, at their places in the repository (the site mirrors its layout, so that
 # every relative link between pages, and from a lesson to a page, works as it does on GitHub).
-PAGES = ["docs/intro.md", "docs/instructor.md", "docs/reference.md", "README.md"]
+PAGES = ["docs/intro.md", "docs/instructor.md", "docs/slides.md", "docs/reference.md", "README.md"]
 _LINK = re.compile(r"\]\((?!https?:|mailto:|#)([^)\s#]+)(?:#[^)\s]*)?\)")
 
 

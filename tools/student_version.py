@@ -65,9 +65,17 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--output", type=Path, default=REPO / "student")
+    parser.add_argument("--keep", action="store_true",
+                        help="leave a copy that is already there as it is (a student's work is never overwritten)")
     args = parser.parse_args(argv)
     args.output.mkdir(parents=True, exist_ok=True)
+    styles = REPO / "notebooks" / "rise.css"                  # the slides' projector styles travel with the lessons
+    if styles.is_file():
+        (args.output / styles.name).write_bytes(styles.read_bytes())
     for path in args.notebooks:
+        if args.keep and (args.output / path.name).exists():
+            print(f"{args.output / path.name}: kept (already there)")
+            continue
         try:
             notebook = student_notebook(json.loads(path.read_text(encoding="utf-8")), path.name)
         except ValueError as error:
