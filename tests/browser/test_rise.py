@@ -60,6 +60,12 @@ MEASURE = """() => {
 }"""
 
 
+# What a widget shows where its JavaScript is missing, and a text progress bar that never finished.
+WIDGET_TEXT = ("VBox(children", "HBox(children", "IntSlider(", "FloatSlider(", "Error displaying widget",
+               "model not found")
+FROZEN_BAR = re.compile(r"(?<![\d.])(\d{1,2})%\|")
+
+
 def expected_slides(lesson_json: dict) -> int:
     """The number of slides (and sub-slides) the lesson's cell metadata asks for."""
     types = [(c.get("metadata", {}).get("slideshow") or {}).get("slide_type") for c in lesson_json["cells"]]
@@ -92,6 +98,11 @@ def test_the_slideshow_fits_a_projector_and_keeps_each_output_with_its_words(pag
             first = next((c for c in seen["cells"] if c["bottom"] > seen["height"] + 1), seen["cells"][-1])
             problems.append(f"{where}: runs {seen['bottom'] - seen['height']:.0f} px below the screen, from the "
                             f"cell {first['source'][:40]!r} (split the slide there: tag it slide-break)")
+        for needle in WIDGET_TEXT:
+            if needle in seen["text"]:
+                problems.append(f"{where}: shows a widget as text ({needle!r}): it needs a still fallback")
+        for stuck in FROZEN_BAR.findall(seen["text"]):
+            problems.append(f"{where}: a progress bar stopped at {stuck}%: a finished run ends at 100%")
         if seen["right"] > seen["width"] + 1 or seen["wide"]:
             problems.append(f"{where}: runs off the right edge ({', '.join(seen['wide']) or 'content'})")
         output_before = False
