@@ -35,12 +35,14 @@ lab-solutions: $(STAMP)
 book: $(STAMP)
 	ADVLAB_QUICK=1 $(BIN)/python tools/book.py
 
-# Train every lesson's models ahead of a class (skips those already saved): quick mode, or both modes.
+# Train every lesson's models ahead of a class (skips those already saved): quick mode, or both modes; the
+# second also rewrites shipped_models/ (lessons 02-08, full mode, weights only) and its table. It needs full
+# MNIST: ADVLAB_DATA_DIR=/path/to/mnist make models-full.
 models: $(STAMP)
 	$(BIN)/python -m helpers.pretrain --mode quick
 
 models-full: $(STAMP)
-	$(BIN)/python -m helpers.pretrain --mode both
+	$(BIN)/python -m helpers.pretrain --mode both --ship
 
 # The browser the browser tests drive: Debian's chromium package (installed here when run as root with apt-get;
 # otherwise it says how, and the browser tests skip).

@@ -21,10 +21,12 @@ Elements look exactly like ``tfds.load('mnist')``'s:
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import gzip
 import hashlib
+import json
 import os
 import socket
 import struct
@@ -177,15 +179,96 @@ def _data_files(folder: Path, split: str) -> list[Path]:
     return [p for p in (_find_idx(folder, s) for s in IDX_FILES[split]) if p is not None]
 
 
-def source_identity(source: str, folder: str | None) -> str:
-    """What identifies the data a model was trained on, for the zoo's cache key (cheap: file sizes and times).
-
-    ``local``: every data file's name, size and modification time, so a different ``mnist.npz`` in the same
-    folder gives a different key; ``sample``: the committed sample's SHA-1; ``tfds``: the TFDS version.
-    """
+def _backing_files(source: str, folder: str | None) -> list[Path]:
+    """The files the data of ``source`` is read from (for the identity cache): every data file of both splits."""
     if source == "local":
-        files = sorted({p for split in SPLITS for p in _data_files(Path(folder), split)}) if Path(folder).is_dir() \
+        return sorted({p for split in SPLITS for p in _data_files(Path(folder), split)}) if Path(folder).is_dir() \
             else []
+    if source == "sample":
+        return [SAMPLE_PATH]
+    import tensorflow_datasets as tfds
+
+    prepared = Path(tfds.builder("mnist", data_dir=_tfds_data_dir()).data_dir)
+    return sorted(p for p in prepared.rglob("*") if p.is_file()) if prepared.is_dir() else []
+
+
+def _load_source(source: str, folder: str | None, split: str) -> MnistSplit:
+    if source == "local":
+        return load_local(split, folder)
+    return load_sample(split) if source == "sample" else load_tfds(split)
+
+
+def arrays_digest(splits: dict[str, tuple[np.ndarray, np.ndarray]]) -> str:
+    """SHA-256 (first 16 hex digits) of MNIST's arrays: split name, then images (uint8) and labels (int64) with
+    their shapes, split by split in a fixed order. The same digits give the same digest whatever file held them."""
+    digest = hashlib.sha256()
+    for split in sorted(splits):
+        images, labels = splits[split]
+        images = np.ascontiguousarray(images, dtype=np.uint8)
+        labels = np.ascontiguousarray(labels, dtype="<i8")
+        digest.update(f"{split}:{images.shape}:{labels.shape};".encode())
+        digest.update(images.tobytes())
+        digest.update(labels.tobytes())
+    return digest.hexdigest()[:16]
+
+
+# Identities computed in this process, and the file that keeps them between processes (in the first writable
+# artifacts folder), both keyed by the backing files' paths, sizes and modification times: a file is hashed
+# once, not at every load; a file replaced or touched is hashed again (and gives the same identity if its
+# content is the same).
+_IDENTITIES: dict[str, str] = {}
+IDENTITY_CACHE = "data-identity.json"
+
+
+def _identity_cache_file() -> Path | None:
+    folder = config.artifacts_dir()
+    return folder / IDENTITY_CACHE if config.writable(folder) else None
+
+
+def source_identity(source: str, folder: str | None) -> str:
+    """What identifies the data a model was trained on, for the zoo's cache key: ``mnist-<digest>``, a hash of
+    both splits' arrays as loaded (:func:`arrays_digest`).
+
+    The same images and labels give the same identity from an ``mnist.npz``, the IDX files or
+    ``tensorflow_datasets``, in any folder, after any copy or ``touch``; one changed pixel gives another. The
+    hash (a second or two for full MNIST) is computed once per set of files: it is kept by their paths, sizes
+    and modification times, in this process and in ``<artifacts>/data-identity.json``.
+    """
+    files = _backing_files(source, folder)
+    if not files:
+        return "no data files"
+    stamp = f"{source}|" + "|".join(f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+    if stamp in _IDENTITIES:
+        return _IDENTITIES[stamp]
+    cache = _identity_cache_file()
+    saved = {}
+    if cache is not None and cache.is_file():
+        with contextlib.suppress(OSError, ValueError):
+            saved = json.loads(cache.read_text())
+    identity = saved.get(stamp) if isinstance(saved, dict) else None
+    if not isinstance(identity, str):
+        splits = {}
+        for split in SPLITS:
+            loaded = _load_source(source, folder, split)
+            splits[split] = (loaded.images, loaded.labels)
+        identity = f"mnist-{arrays_digest(splits)}"
+        if cache is not None:
+            saved = saved if isinstance(saved, dict) else {}
+            saved[stamp] = identity
+            with contextlib.suppress(OSError):
+                temporary = cache.with_name(f".{cache.name}.{os.getpid()}")
+                temporary.write_text(json.dumps(saved, indent=1, sort_keys=True) + "\n")
+                os.replace(temporary, cache)
+    _IDENTITIES[stamp] = identity
+    return identity
+
+
+def legacy_source_identity(source: str, folder: str | None) -> str:
+    """The data identity of the cache's first key format (before 2026-12): file names, sizes and modification
+    times for a folder, the sample file's SHA-1, or TFDS's version. The zoo uses it only to recognise models
+    saved under that format."""
+    if source == "local":
+        files = _backing_files(source, folder)
         return ";".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files) or "no data files"
     if source == "sample":
         return f"sample:{_sha1(SAMPLE_PATH)}"

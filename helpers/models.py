@@ -307,3 +307,46 @@ def load_model(path: str | Path) -> tuple[tf.keras.Model, dict]:
                               f"{str(error)[:200]}); it was probably cut short while saving. Delete it, or train "
                               f"it again (zoo.get(name, retrain=True))") from None
     return model, metadata
+
+
+# --------------------------------------------------------------------------- shipped models: weights only
+
+def save_weights_only(model: tf.keras.Model, path: str | Path, metadata: dict, *, dtype: str = "float16") -> Path:
+    """Ship ``model`` as ``<path>.npz`` (its weights, cast to ``dtype``, no optimiser state) and ``<path>.json``
+    (``metadata`` plus the architecture as Keras JSON); returns the .npz path. Atomic like :func:`save_model`.
+
+    ``dtype``: ``"float16"`` (half the size of float32) or ``"float32"``; integer weights are kept as they are.
+    """
+    if dtype not in ("float16", "float32"):
+        raise ValueError(f"dtype must be 'float16' or 'float32', got {dtype!r}")
+    import numpy as np
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    weights = {f"w{i:03d}": (w.astype(dtype) if np.issubdtype(w.dtype, np.floating) else w)
+               for i, w in enumerate(model.get_weights())}
+    npz_path = path.with_suffix(".npz")
+    path.with_suffix(".json").unlink(missing_ok=True)
+    _write_atomically(npz_path, lambda tmp: np.savez_compressed(open(tmp, "wb"), **weights))
+    write_metadata(path, dict(metadata, weights_file=npz_path.name, weights_dtype=dtype,
+                              architecture=json.loads(model.to_json())))
+    return npz_path
+
+
+def load_weights_only(path: str | Path) -> tuple[tf.keras.Model, dict]:
+    """Load a model shipped by :func:`save_weights_only`: the architecture from ``<path>.json``, the weights
+    from ``<path>.npz`` as float32. Raises :class:`BrokenModelFile` naming the file when either cannot be read."""
+    import numpy as np
+
+    path = Path(path)
+    metadata = read_metadata(path)
+    npz_path = path.with_suffix(".npz")
+    try:
+        model = tf.keras.models.model_from_json(json.dumps(metadata["architecture"]))
+        with np.load(npz_path, allow_pickle=False) as stored:
+            weights = [stored[f"w{i:03d}"] for i in range(len(stored.files))]
+        model.set_weights([w.astype("float32") if np.issubdtype(w.dtype, np.floating) else w for w in weights])
+    except Exception as error:  # a missing key, a damaged zip, a wrong shape: each raises its own type
+        raise BrokenModelFile(f"the shipped model {npz_path} cannot be read ({type(error).__name__}: "
+                              f"{str(error)[:200]})") from None
+    return model, metadata

@@ -1,8 +1,9 @@
 """Train every model the lessons need, ahead of a class: ``python -m helpers.pretrain [--mode quick|full|both]``.
 
 ``make models`` runs it for quick mode (about 10 minutes on a 2-core CPU), ``make models-full`` for both
-modes (hours: full MNIST, set ``ADVLAB_DATA_DIR``). Models already saved are skipped, so it can be stopped
-and started again. Set ``ADVLAB_ARTIFACTS`` to the folder the class will read (see README, "Teaching a class").
+modes (hours: full MNIST, set ``ADVLAB_DATA_DIR``) and then ``--ship``: it rewrites ``shipped_models/``, the
+full-mode models the course ships (weights only) and their table. Models already saved are skipped, so it
+can be stopped and started again. Set ``ADVLAB_ARTIFACTS`` to the folder the class will read (see README, "Teaching a class").
 """
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--record-times", action="store_true",
                         help="after training, write each model's training seconds into helpers/train_seconds.json "
                              "(the expected waits the lessons announce; run on a 2-core machine)")
+    parser.add_argument("--ship", action="store_true",
+                        help="after full-mode training, rewrite shipped_models/ with every lesson model that is "
+                             "shipped (lessons 02-08) and its table")
     args = parser.parse_args(argv)
 
     import helpers  # noqa: F401  (before TensorFlow)
@@ -43,7 +47,28 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         if args.record_times:
             print(f"recorded {len(zoo.record_train_seconds(mode))} training times in {zoo.TRAIN_SECONDS}")
+        if args.ship and mode == "full":
+            ship_all(args.only or zoo.shipped_models(), prune=not args.only)
     return 0
+
+
+def ship_all(names: list[str], *, prune: bool = True) -> None:
+    """Ship ``names`` (full mode) and rewrite the shipped table; with ``prune``, other models there are removed."""
+    from helpers import zoo
+
+    kept = set()
+    for name in names:
+        row = zoo.ship(name)
+        kept.add(row["file"][: -len(".npz")])
+        print(f"  shipped {name:26s} {row['dtype']}, {row['bytes'] / 1e3:.0f} kB, clean "
+              f"{row['clean_float32']:.2%} -> {row['clean_shipped']:.2%}, robust {row['robust_float32']:.1%} -> "
+              f"{row['robust_shipped']:.1%}")
+    for stale in zoo.SHIPPED_DIR.glob("*-full-*.*") if prune else ():
+        if stale.stem not in kept and stale.suffix in (".npz", ".json"):
+            stale.unlink()
+    table = zoo.SHIPPED_DIR / "README.md"
+    table.write_text(zoo.shipped_table())
+    print(f"wrote {table}")
 
 
 if __name__ == "__main__":

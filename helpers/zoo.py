@@ -4,12 +4,15 @@ This is the only module that decides "load or train", so every notebook can
 run alone in a fresh kernel: the first notebook that needs a model trains
 and saves it, later ones load it in a second.
 
-A saved model lives at ``<artifacts>/models/<name>-<key>.keras`` beside a
-``.json`` of its metadata. The key holds the mode (quick/full), the data
-source and its identity (file sizes and times, or the sample's hash), the
-seed, the recipe's version and a hash of the hyper-parameters, so a quick-mode
-model trained on the sample is never mistaken for a full-mode one trained on
-full MNIST, nor a model of one ``mnist.npz`` for one of another.
+A saved model lives at ``<artifacts>/models/<name>-<mode>-<hash>.keras``
+beside a ``.json`` of its metadata. The hash covers the mode (quick/full),
+the data by its content (a hash of the arrays, wherever they were read
+from), the seed, the recipe's version, its hyper-parameters and settings, so
+a quick-mode model trained on the sample is never mistaken for a full-mode
+one trained on full MNIST, nor a model of one MNIST for one of another; the
+same MNIST in another folder or from ``tensorflow_datasets`` gives the same
+key. Full-mode models shipped with the course (``shipped_models/``, weights
+only) are read after every artifacts folder.
 
 What a class can count on:
 
@@ -103,21 +106,24 @@ def settings(name: str) -> dict:
 
 
 def _identity(name: str) -> dict:
-    """Everything that changes the model ``name``, as stored in its metadata and hashed into its cache key."""
+    """Everything that changes the model ``name``, as stored in its metadata and hashed into its cache key.
+
+    The data enters by its content (:func:`data.source_identity`), not by where it was read from: the same
+    MNIST in another folder, copied, touched, or served by ``tensorflow_datasets`` gives the same key.
+    """
     recipe = _recipe(name)
     source, folder = data.resolve_source()
     return json.loads(json.dumps({
-        "mode": config.mode(), "source": source, "data_folder": folder,
-        "data_identity": data.source_identity(source, folder), "seed": config.seed(),
+        "mode": config.mode(), "data_identity": data.source_identity(source, folder), "seed": config.seed(),
         "recipe_version": recipe.version, "hparams": recipe.hparams(config.hparams()).to_dict(),
         "settings": recipe.settings}, default=str))
 
 
 def cache_key(name: str) -> str:
-    """``<name>-<mode>-<source>-<hash>``: what identifies one trained model on disk."""
+    """``<name>-<mode>-<hash>``: what identifies one trained model on disk (the hash of :func:`_identity`)."""
     identity = _identity(name)
     digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
-    return f"{name}-{identity['mode']}-{identity['source']}-{digest}"
+    return f"{name}-{identity['mode']}-{digest}"
 
 
 def _models_dir(folder: Path) -> Path:
@@ -158,8 +164,10 @@ def _mismatch(meta: dict, identity: dict) -> list[str]:
 def _stored_entry(name: str, skip: tuple[Path, ...] = ()) -> tuple[Path, dict] | None:
     """``(path, metadata)`` of the first complete saved copy of ``name`` whose metadata matches its recipe.
 
-    A copy that cannot be read, or whose metadata does not match the recipe, is named and skipped (and
-    un-committed, where the folder can be written, so that the model is trained again in its place).
+    Looks in every artifacts folder, then (a copy saved under the cache's first key format, adopted when its
+    data checks out: :func:`_adopt_legacy`), then in the shipped folder (full mode only). A copy that cannot be
+    read, or whose metadata does not match the recipe, is named and skipped (and un-committed, where the
+    folder can be written, so that the model is trained again in its place).
     """
     identity = _identity(name)
     for where in _candidates(name):
@@ -177,6 +185,160 @@ def _stored_entry(name: str, skip: tuple[Path, ...] = ()) -> tuple[Path, dict] |
             _skip(name, where, error)
             continue
         return where, meta
+    adopted = _adopt_legacy(name, identity)
+    if adopted is not None and adopted[0] not in skip:
+        return adopted
+    shipped = _shipped_entry(name, identity)
+    if shipped is not None and shipped[0] not in skip:
+        return shipped
+    return None
+
+
+# --------------------------------------------------------------------------- the shipped models
+
+# Full-mode models trained once by `make models-full` and shipped with the course (weights only, see
+# models.save_weights_only), read after every artifacts folder and never written by a lesson.
+SHIPPED_DIR = config.REPO_ROOT / "shipped_models"
+
+
+def _shipped_entry(name: str, identity: dict) -> tuple[Path, dict] | None:
+    """The shipped copy of ``name`` when it matches the recipe and data exactly (full mode only), else None."""
+    if config.mode() != "full":
+        return None
+    where = SHIPPED_DIR / cache_key(name)
+    if not (where.with_suffix(".json").is_file() and where.with_suffix(".npz").is_file()):
+        return None
+    try:
+        meta = models.read_metadata(where)
+    except models.BrokenModelFile as error:
+        _announce(f"shipped:{where}", f"zoo: {error}; the shipped {name!r} is not used")
+        return None
+    if _mismatch(meta, identity):
+        return None
+    return where, meta
+
+
+def is_shipped(where: Path) -> bool:
+    """True when a stored path is in the shipped folder (read-only: weights only, written by make models-full)."""
+    return Path(where).parent.resolve() == SHIPPED_DIR.resolve()
+
+
+# The check a shipped copy passes before float16 is kept: clean accuracy on the whole test split, and accuracy
+# under this attack on the first SHIP_ROBUST_IMAGES test images, each within SHIP_TOLERANCE of the float32 model's.
+SHIP_TOLERANCE = 0.001          # 0.1 point
+SHIP_ROBUST_IMAGES = 1000
+SHIP_ATTACK = dict(eps=0.1, steps=10, random_init=False)
+SHIP_THREAT_MODEL = (f"L-inf eps {SHIP_ATTACK['eps']}, PGD-{SHIP_ATTACK['steps']} on the cross-entropy, no random "
+                     f"start, 1 restart, the first {SHIP_ROBUST_IMAGES} test images")
+
+
+def ship(name: str, folder: Path | None = None) -> dict:
+    """Copy the stored full-mode ``name`` into ``folder`` (default :data:`SHIPPED_DIR`) as weights only.
+
+    float16 (half the bytes) when every weight stays finite and both clean accuracy (whole test split) and
+    robust accuracy (:data:`SHIP_THREAT_MODEL`) stay within 0.1 point of the float32 model's; else float32.
+    Returns the row of the shipped table: name, file, dtype, bytes, and both accuracies of both models
+    (fractions 0..1). Refuses quick mode and models trained on the sample.
+    """
+    if config.mode() != "full":
+        raise ValueError("zoo.ship: only full-mode models are shipped (set ADVLAB_QUICK=0)")
+    source, _ = data.resolve_source()
+    if source == "sample":
+        raise ValueError("zoo.ship: full mode found only the MNIST sample; set ADVLAB_DATA_DIR to full MNIST")
+    entry = _stored_entry(name)
+    if entry is None or is_shipped(entry[0]):
+        raise FileNotFoundError(f"zoo.ship: {name!r} has no trained full-mode copy in "
+                                f"{', '.join(map(str, config.artifacts_dirs()))}; train it first (make models-full)")
+    where, meta = entry
+    model, _ = models.load_model(where)
+    x, y = data.load_normalized("test", verbose=False)
+    x_few, y_few = x[:SHIP_ROBUST_IMAGES], y[:SHIP_ROBUST_IMAGES]
+
+    def measured(m):
+        adversarial = attacks.pgd(m, x_few, y_few, **SHIP_ATTACK)
+        return evaluation.accuracy(m, x, y), evaluation.accuracy(m, adversarial.numpy(), y_few)
+
+    clean32, robust32 = measured(model)
+    target = Path(folder or SHIPPED_DIR) / where.name
+    shipped = {key: value for key, value in meta.items() if key != "cache_key"}
+    shipped["cache_key"] = where.name
+    floating = [w for w in model.get_weights() if np.issubdtype(w.dtype, np.floating)]
+    for dtype in ("float16", "float32"):
+        if dtype == "float16" and not all(np.abs(w).max(initial=0) <= np.finfo(np.float16).max for w in floating):
+            continue                                   # a weight beyond float16's range (65504)
+        npz = models.save_weights_only(model, target, shipped, dtype=dtype)
+        clean, robust = measured(models.load_weights_only(target)[0])
+        if dtype == "float32" or max(abs(clean - clean32), abs(robust - robust32)) <= SHIP_TOLERANCE:
+            break
+    row = {"name": name, "file": npz.name, "dtype": dtype, "bytes": npz.stat().st_size,
+           "clean_float32": clean32, "clean_shipped": clean, "robust_float32": robust32, "robust_shipped": robust,
+           "threat_model": SHIP_THREAT_MODEL, "test_examples": len(y)}
+    models.write_metadata(target, dict(models.read_metadata(target), shipped=row))
+    return row
+
+
+# --------------------------------------------------------------------------- the cache's first key format
+
+# Until 2026-12 a key named the data by its source and where it was (``<name>-<mode>-<source>-<hash>``, the
+# hash over the folder and the files' sizes and times). Such a copy is adopted, copied under the new key, when
+# the data it names is still there, unchanged; otherwise the model is trained once more, and the zoo says why.
+_LEGACY_FIELDS = ("mode", "seed", "recipe_version", "hparams", "settings")
+
+
+def legacy_cache_key(name: str) -> str:
+    """The key ``name`` had under the cache's first format, for the data resolved now:
+    ``<name>-<mode>-<source>-<hash>``, the hash over the identity with the source, its folder and
+    :func:`data.legacy_source_identity` in place of the content hash."""
+    identity = _identity(name)
+    source, folder = data.resolve_source()
+    old = dict(identity, source=source, data_folder=folder, data_identity=data.legacy_source_identity(source, folder))
+    digest = hashlib.sha1(json.dumps(old, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{name}-{identity['mode']}-{source}-{digest}"
+
+
+def _legacy_copies(name: str) -> list[Path]:
+    found = []
+    for folder in config.artifacts_dirs():
+        for meta_path in sorted(_models_dir(folder).glob(f"{name}-{config.mode()}-*-*.json")):
+            parts = meta_path.stem[len(name) + 1:].split("-")
+            if len(parts) == 3 and parts[1] in ("sample", "local", "tfds"):
+                found.append(meta_path.with_suffix(""))
+    return found
+
+
+def _adopt_legacy(name: str, identity: dict) -> tuple[Path, dict] | None:
+    """A copy of ``name`` under the first key format whose recipe and data are confirmed, as ``(path, meta)``,
+    copied under the current key where a folder can be written (else used where it is); None if none."""
+    for old in _legacy_copies(name):
+        try:
+            meta = models.read_metadata(old)
+        except models.BrokenModelFile:
+            continue
+        if not old.with_suffix(".keras").is_file() or any(meta.get(k) != identity[k] for k in _LEGACY_FIELDS):
+            continue
+        source, folder = data.resolve_source()
+        if meta.get("source") != source:
+            continue                      # a copy for other data (the sample, say, where this is full MNIST)
+        confirmed = old.name == legacy_cache_key(name) and meta.get("data_folder") == folder \
+            and meta.get("data_identity") == data.legacy_source_identity(source, folder)
+        if not confirmed:
+            _announce(f"legacy:{old}", f"zoo: {old.name} was saved under the cache's old key, which named the "
+                                       "data by its folder and file times; that data has moved or changed since, so "
+                                       f"the copy cannot be confirmed. {name!r} is trained once more, under the new "
+                                       "key, which names the data by its content.")
+            continue
+        adopted = dict(meta, **identity, cache_key=cache_key(name), adopted_from=old.name)
+        where = path(name)
+        try:
+            where.parent.mkdir(parents=True, exist_ok=True)
+            models._write_atomically(where.with_suffix(".keras"),
+                                     lambda tmp: tmp.write_bytes(old.with_suffix(".keras").read_bytes()))
+            models.write_metadata(where, adopted)
+        except OSError:
+            return old, adopted           # a read-only folder: use the old copy where it is
+        _announce(f"legacy:{old}", f"zoo: {old.name} (the cache's old key) is {name!r} for the same data: "
+                                   f"kept as {where.name}")
+        return where, adopted
     return None
 
 
@@ -195,14 +357,18 @@ def _load_stored(name: str, verbose: int) -> tf.keras.Model | None:
     while (entry := _stored_entry(name, skip=broken)) is not None:
         where, meta = entry
         try:
-            model, _ = models.load_model(where)
+            model, _ = (models.load_weights_only if is_shipped(where) else models.load_model)(where)
         except (models.BrokenModelFile, FileNotFoundError) as error:
-            _skip(name, where, error)
+            if not is_shipped(where):
+                _skip(name, where, error)
+            else:
+                print(f"zoo: {error}; the shipped {name!r} is not used")
             broken += (where,)
             continue
         if verbose:
+            shipped = " (shipped with the course)" if is_shipped(where) else ""
             _announce(key, f"zoo: loaded {name!r} ({config.mode()} mode, {_SOURCE_WORDS.get(meta.get('source'), '?')}) "
-                           f"from {_shown(where.parent)}")
+                           f"from {_shown(where.parent)}{shipped}")
         return model
     return None
 
@@ -318,10 +484,11 @@ def store(name: str, model: tf.keras.Model, info: dict, *, verbose: int = 1) -> 
     if "train_seconds" not in info and epoch_seconds:
         info["train_seconds"] = round(float(sum(epoch_seconds)), 1)
     x_test, y_test = data.load_normalized("test", verbose=False)
+    source, folder = data.resolve_source()
     meta = {
         "name": name, "description": recipe.description, "test_examples": len(y_test),
         "test_accuracy": evaluation.accuracy(model, x_test, y_test), **_jsonable(info), **_identity(name),
-        "cache_key": cache_key(name),
+        "source": source, "data_folder": folder, "cache_key": cache_key(name),
     }
     with _training_lock(name, verbose):
         try:
@@ -368,6 +535,9 @@ def update_metadata(name: str, **fields) -> dict:
     if where is None:
         raise FileNotFoundError(f"zoo: no stored model {name!r} for this mode and data in "
                                 f"{', '.join(map(str, config.artifacts_dirs()))}")
+    if is_shipped(where):
+        raise PermissionError(f"zoo: {name!r} is the copy shipped with the course ({where}), which is read-only; "
+                              f"train it into your artifacts (zoo.get({name!r}, retrain=True)) to add measurements")
     with _training_lock(name, verbose=0):
         meta = dict(models.read_metadata(where), **_jsonable(fields))
         models.write_metadata(where, meta)
@@ -719,6 +889,50 @@ LESSON_MODELS: dict[str, tuple[str, ...]] = {
 LESSON_MODELS_FULL: dict[str, tuple[str, ...]] = {
     "09": ("capstone_wide", "capstone_trades_smallcnn", "capstone_trades_smallcnn_avg"),
 }
+
+
+# The lessons whose full-mode models ship with the course (shipped_models/); lesson 09's capstones train in
+# parts (benchmarks/capstone.py) and are not shipped yet.
+SHIPPED_LESSONS = ("02", "03", "04", "05", "06", "07", "08")
+
+
+def shipped_models() -> list[str]:
+    """The full-mode models ``make models-full`` ships: every model of :data:`SHIPPED_LESSONS`, once each."""
+    return list(dict.fromkeys(n for lesson in SHIPPED_LESSONS for n in (*LESSON_MODELS.get(lesson, ()),
+                                                                        *LESSON_MODELS_FULL.get(lesson, ()))))
+
+
+def shipped_table(folder: Path | None = None) -> str:
+    """The shipped folder's README: one row per shipped model, from the ``shipped`` record in its metadata."""
+    folder = Path(folder or SHIPPED_DIR)
+    rows = []
+    for meta_path in sorted(folder.glob("*-full-*.json")):
+        row = json.loads(meta_path.read_text()).get("shipped")
+        if row:
+            rows.append(row)
+    order = {name: i for i, name in enumerate(shipped_models())}
+    rows.sort(key=lambda r: (order.get(r["name"], len(order)), r["name"]))
+    total = sum(r["bytes"] for r in rows)
+    lines = [
+        "# The full-mode models shipped with the course",
+        "",
+        "Written by `make models-full` (`python -m helpers.pretrain --mode full --ship`); do not edit by hand.",
+        "Weights only (no optimiser state), beside their metadata; the zoo reads this folder last, in full mode",
+        "only, and serves a model only when its recipe and data (full MNIST, by content) match its cache key.",
+        "",
+        f"{len(rows)} models, {total / 1e6:.1f} MB in all. Clean accuracy: the whole test split "
+        f"({rows[0]['test_examples'] if rows else 0:,} images). Robust accuracy: {SHIP_THREAT_MODEL}.",
+        "float16 is kept only where both stay within 0.1 point of the float32 model's.",
+        "",
+        "| model | lessons | weights | size | clean, float32 | clean, shipped | robust, float32 | robust, shipped |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        lessons = ", ".join(lesson for lesson, names_ in LESSON_MODELS.items() if r["name"] in names_)
+        lines.append(f"| `{r['name']}` | {lessons} | {r['dtype']} | {r['bytes'] / 1e3:.0f} kB | "
+                     f"{r['clean_float32']:.2%} | {r['clean_shipped']:.2%} | {r['robust_float32']:.1%} | "
+                     f"{r['robust_shipped']:.1%} |")
+    return "\n".join(lines) + "\n"
 
 
 def lesson_models(mode: str | None = None) -> list[str]:

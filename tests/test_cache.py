@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import config, data, models, zoo
+from helpers import config, data, evaluation, models, zoo
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -133,8 +133,8 @@ def test_a_kernel_killed_while_saving_leaves_a_clean_cache(cache, tmp_path, caps
         "before the metadata": '''
             real_replace = os.replace
             def die_on_json(src, dst):
-                if str(dst).endswith(".json"):
-                    os.kill(os.getpid(), 9)
+                if str(dst).endswith(".json") and os.path.basename(os.path.dirname(str(dst))) == "models":
+                    os.kill(os.getpid(), 9)                  # the model's record, not the data's identity
                 real_replace(src, dst)
             models.os.replace = die_on_json
         ''',
@@ -229,7 +229,7 @@ def test_with_no_writable_folder_the_trained_model_is_returned_with_a_warning(sh
         config.artifacts_dir()
 
 
-def test_the_cache_key_follows_the_data_file(tmp_path, monkeypatch):
+def test_the_cache_key_follows_the_data_not_its_folder_or_file_time(tmp_path, monkeypatch):
     folder = tmp_path / "mnist"
     folder.mkdir()
     with np.load(data.SAMPLE_PATH) as d:
@@ -238,6 +238,13 @@ def test_the_cache_key_follows_the_data_file(tmp_path, monkeypatch):
     monkeypatch.setenv("ADVLAB_DATA_DIR", str(folder))
     first = zoo.cache_key("base")
     assert zoo.cache_key("base") == first                              # stable while nothing changes
+    os.utime(folder / "mnist.npz", ns=(10**9, 10**9))                  # touched: the same digits, the same key
+    assert zoo.cache_key("base") == first
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(folder, moved)
+    monkeypatch.setenv("ADVLAB_DATA_DIR", str(moved))                  # another folder: the same key
+    assert zoo.cache_key("base") == first
+    monkeypatch.setenv("ADVLAB_DATA_DIR", str(folder))
     arrays["y_train"] = arrays["y_train"][::-1].copy()                 # another file under the same name
     np.savez(folder / "mnist.npz", **arrays)
     os.utime(folder / "mnist.npz", ns=(1, 1))
@@ -296,3 +303,151 @@ def test_lesson_08s_runs_are_distinct_zoo_models_with_the_qas_loop():
     assert len(set(settings)) == len(settings), "two runs with the same settings would be one model"
     assert all(zoo.settings(name)["eps"] == 0.01 for name in names_)
     assert zoo.settings("bn_clean")["adversarial"] is False and zoo.settings("bn_groupnorm")["source"] == "resnet_gn_source"
+
+
+# --------------------------------------------------------------------------- the cache's first key format
+
+
+def _as_legacy(cache: Path, **meta_changes) -> Path:
+    """Move the stored tiny model under the key the cache's first format gave it, with that format's metadata."""
+    where = zoo.path("tiny")
+    old = where.with_name(meta_changes.pop("key", zoo.legacy_cache_key("tiny")))
+    source, folder = data.resolve_source()
+    meta = dict(json.loads(where.with_suffix(".json").read_text()), source=source, data_folder=folder,
+                data_identity=data.legacy_source_identity(source, folder), cache_key=old.name)
+    meta.update(meta_changes)
+    where.with_suffix(".keras").rename(old.with_suffix(".keras"))
+    where.with_suffix(".json").unlink()
+    old.with_suffix(".json").write_text(json.dumps(meta))
+    return old
+
+
+def test_a_model_saved_under_the_old_key_is_adopted_without_training(cache, capsys):
+    trained = zoo.get("tiny")
+    old = _as_legacy(cache)
+    zoo._ANNOUNCED.clear()
+    capsys.readouterr()
+    assert not zoo.path("tiny").with_suffix(".keras").exists() and zoo.is_stored("tiny")
+    model = zoo.get("tiny")
+    out = capsys.readouterr().out
+    assert "training" not in out and f"{old.name} (the cache's old key)" in out and zoo.path("tiny").name in out
+    x, _ = data.load_normalized("test", limit=20, verbose=False)
+    np.testing.assert_allclose(model(x).numpy(), trained(x).numpy(), atol=1e-6)
+    assert zoo.metadata("tiny")["adopted_from"] == old.name and zoo.path("tiny").with_suffix(".keras").is_file()
+
+
+@pytest.mark.parametrize("change", ["data changed", "recipe changed"])
+def test_an_old_key_that_cannot_be_confirmed_is_trained_once_more_and_says_why(cache, capsys, change):
+    zoo.get("tiny")
+    if change == "data changed":
+        old = _as_legacy(cache, key="tiny-quick-sample-0badc0de", data_identity="sample:0123456789abcdef")
+    else:
+        old = _as_legacy(cache, recipe_version=99)
+    zoo._ANNOUNCED.clear()
+    capsys.readouterr()
+    zoo.get("tiny")
+    out = capsys.readouterr().out
+    assert "training 'tiny'" in out and "saved 'tiny'" in out
+    if change == "data changed":          # the same recipe on moved or changed data: the message says why
+        assert f"{old.name} was saved under the cache's old key" in out and "trained once more" in out
+    else:                                 # another recipe: not this model at all, nothing to explain
+        assert "old key" not in out
+
+
+# --------------------------------------------------------------------------- the shipped models
+
+
+@pytest.fixture
+def shipped(cache, tmp_path, monkeypatch):
+    """The tiny model trained in full mode (on a data folder holding the sample's digits) and shipped to a
+    folder of its own."""
+    monkeypatch.setattr(zoo, "SHIPPED_DIR", tmp_path / "shipped")
+    (tmp_path / "mnist").mkdir()
+    with np.load(data.SAMPLE_PATH) as d:
+        np.savez(tmp_path / "mnist" / "mnist.npz", **{k: d[k] for k in ("x_train", "y_train", "x_test", "y_test")})
+    monkeypatch.setenv("ADVLAB_DATA_DIR", str(tmp_path / "mnist"))
+    monkeypatch.setenv("ADVLAB_QUICK", "0")
+    trained = zoo.get("tiny", verbose=0)
+    meta = zoo.metadata("tiny")
+    models.save_weights_only(trained, zoo.SHIPPED_DIR / zoo.cache_key("tiny"), meta)
+    shutil.rmtree(cache)                                               # nothing in the artifacts now
+    zoo._UNSAVED.clear()
+    zoo._ANNOUNCED.clear()
+    return trained, meta
+
+
+def test_a_shipped_model_is_served_in_full_mode_when_its_recipe_matches(shipped, capsys, monkeypatch):
+    trained, meta = shipped
+    capsys.readouterr()
+    model = zoo.get("tiny")
+    out = capsys.readouterr().out
+    assert "training" not in out and "(shipped with the course)" in out
+    x, y = data.load_normalized("test", verbose=False)
+    assert abs(evaluation.accuracy(model, x, y) - meta["test_accuracy"]) <= 0.001         # float16 weights
+    assert zoo.is_shipped(zoo.stored_path("tiny")) and zoo.metadata("tiny")["test_accuracy"] == meta["test_accuracy"]
+    with pytest.raises(PermissionError, match="shipped with the course.*read-only"):
+        zoo.update_metadata("tiny", note=1)
+    assert not (config.artifacts_dir() / "models").exists() or not list((config.artifacts_dir() / "models").glob("*"))
+
+
+def test_a_shipped_model_is_never_served_in_quick_mode_or_for_another_recipe(shipped, monkeypatch):
+    monkeypatch.setenv("ADVLAB_QUICK", "1")
+    assert not zoo.is_stored("tiny")
+    monkeypatch.setenv("ADVLAB_QUICK", "0")
+    assert zoo.is_stored("tiny")
+    where = zoo.SHIPPED_DIR / zoo.cache_key("tiny")
+    meta = json.loads(where.with_suffix(".json").read_text())
+    where.with_suffix(".json").write_text(json.dumps(dict(meta, recipe_version=meta["recipe_version"] + 1)))
+    assert not zoo.is_stored("tiny")                                   # its record says another recipe
+
+
+def test_a_damaged_shipped_model_is_named_and_trained_instead(shipped, capsys):
+    where = zoo.SHIPPED_DIR / zoo.cache_key("tiny")
+    where.with_suffix(".npz").write_bytes(b"not a zip")
+    capsys.readouterr()
+    zoo.get("tiny")
+    out = capsys.readouterr().out
+    assert f"the shipped model {where.with_suffix('.npz')} cannot be read" in out and "training 'tiny'" in out
+
+
+def test_weights_only_round_trips_and_refuses_an_unknown_dtype(tmp_path):
+    import tensorflow as tf
+
+    model = tf.keras.Sequential([tf.keras.Input((28, 28, 1)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(10)])
+    x, _ = data.load_normalized("test", limit=20, verbose=False)
+    for dtype, tolerance in (("float32", 0.0), ("float16", 1e-2)):
+        npz = models.save_weights_only(model, tmp_path / dtype, {"name": "m"}, dtype=dtype)
+        loaded, meta = models.load_weights_only(tmp_path / dtype)
+        assert meta["weights_dtype"] == dtype and meta["name"] == "m" and npz.stat().st_size > 0
+        np.testing.assert_allclose(loaded(x).numpy(), model(x).numpy(), atol=tolerance)
+    assert (tmp_path / "float16.npz").stat().st_size < 0.6 * (tmp_path / "float32.npz").stat().st_size
+    with pytest.raises(ValueError, match="float16"):
+        models.save_weights_only(model, tmp_path / "m", {}, dtype="int8")
+
+
+def test_ship_keeps_float32_where_a_weight_overflows_float16(shipped, tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    huge = tf.keras.Sequential([tf.keras.Input((28, 28, 1)), tf.keras.layers.Flatten(),
+                                tf.keras.layers.Dense(10)], name="tiny")
+    weights = huge.get_weights()
+    huge.set_weights([weights[0], weights[1] + 1e5])                   # beyond float16's 65504
+    monkeypatch.setattr(models, "load_model", lambda where: (huge, {}))
+    monkeypatch.setattr(zoo, "_stored_entry", lambda name, skip=(): (tmp_path / "tiny-full-x", {"name": "tiny"}))
+    monkeypatch.setattr(zoo, "SHIP_ROBUST_IMAGES", 50)
+    row = zoo.ship("tiny", tmp_path / "out")
+    assert row["dtype"] == "float32" and row["clean_shipped"] == row["clean_float32"]
+    assert zoo.shipped_table(tmp_path / "out").count("| `tiny` |") == 1
+
+
+def test_ship_keeps_float16_when_accuracy_holds_and_refuses_quick_mode(shipped, tmp_path, monkeypatch):
+    trained, _ = shipped
+    monkeypatch.setattr(zoo, "_stored_entry", lambda name, skip=(): (tmp_path / "tiny-full-y", {"name": "tiny"}))
+    monkeypatch.setattr(models, "load_model", lambda where: (trained, {}))
+    monkeypatch.setattr(zoo, "SHIP_ROBUST_IMAGES", 50)
+    row = zoo.ship("tiny", tmp_path / "out")
+    assert row["dtype"] == "float16" and abs(row["clean_shipped"] - row["clean_float32"]) <= zoo.SHIP_TOLERANCE
+    assert json.loads((tmp_path / "out" / "tiny-full-y.json").read_text())["shipped"] == row
+    monkeypatch.setenv("ADVLAB_QUICK", "1")
+    with pytest.raises(ValueError, match="only full-mode models"):
+        zoo.ship("tiny", tmp_path / "out")

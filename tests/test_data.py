@@ -1,4 +1,6 @@
 import gzip
+import json
+import os
 import struct
 import time
 
@@ -305,3 +307,82 @@ def test_a_data_path_that_is_a_file_is_named_as_such(tmp_path, tiny_mnist, monke
     monkeypatch.setenv("ADVLAB_DATA_DIR", str(npz))
     with pytest.raises(NotADirectoryError, match=f"{npz} is a file, not a folder.*{tmp_path}"):
         data.load_mnist_arrays("test", verbose=False)
+
+
+# --------------------------------------------------------------------------- the data's identity is its content
+
+def _fresh_identity(source, folder=None):
+    """The identity as a new process would compute it (the per-process memo cleared; the file cache kept)."""
+    data._IDENTITIES.clear()
+    return data.source_identity(source, str(folder) if folder else None)
+
+
+def _idx_folder(folder, arrays, suffix=".gz"):
+    folder.mkdir()
+    for split, (img, lab) in data.IDX_FILES.items():
+        _write_idx(folder / (img + suffix), arrays[f"x_{split}"])
+        _write_idx(folder / (lab + suffix), arrays[f"y_{split}"])
+    return folder
+
+
+def test_the_same_digits_have_one_identity_in_any_folder_or_format_and_after_a_touch(tmp_path, tiny_mnist):
+    (tmp_path / "npz").mkdir()
+    np.savez(tmp_path / "npz" / "mnist.npz", **tiny_mnist)
+    identity = _fresh_identity("local", tmp_path / "npz")
+    assert identity.startswith("mnist-") and len(identity) == len("mnist-") + 16
+    assert _fresh_identity("local", _idx_folder(tmp_path / "idx", tiny_mnist)) == identity
+    os.utime(tmp_path / "npz" / "mnist.npz", ns=(10**9, 10**9))       # copied, touched: the same digits
+    assert _fresh_identity("local", tmp_path / "npz") == identity
+    assert _fresh_identity("sample") != identity
+
+
+@pytest.mark.parametrize("change", ["one pixel", "one label", "one image fewer"])
+def test_one_changed_pixel_or_label_gives_another_identity(tmp_path, tiny_mnist, change):
+    (tmp_path / "a").mkdir()
+    np.savez(tmp_path / "a" / "mnist.npz", **tiny_mnist)
+    before = _fresh_identity("local", tmp_path / "a")
+    changed = {key: value.copy() for key, value in tiny_mnist.items()}
+    if change == "one pixel":
+        changed["x_test"][3, 14, 14] ^= 1
+    elif change == "one label":
+        changed["y_train"][0] = (changed["y_train"][0] + 1) % 10
+    else:
+        changed["x_train"], changed["y_train"] = changed["x_train"][:-1], changed["y_train"][:-1]
+    np.savez(tmp_path / "a" / "mnist.npz", **changed)
+    assert _fresh_identity("local", tmp_path / "a") != before
+
+
+def test_tensorflow_datasets_serving_the_same_digits_gives_the_same_identity(tmp_path, tiny_mnist, monkeypatch):
+    (tmp_path / "npz").mkdir()
+    np.savez(tmp_path / "npz" / "mnist.npz", **tiny_mnist)
+    prepared = tmp_path / "tfds" / "mnist-train.tfrecord-00000-of-00001"
+    prepared.parent.mkdir()
+    prepared.write_bytes(b"stands for the prepared files")
+    files = data._backing_files
+    monkeypatch.setattr(data, "_backing_files", lambda source, folder: [prepared] if source == "tfds"
+                        else files(source, folder))
+    monkeypatch.setattr(data, "load_tfds", lambda split: data.MnistSplit(
+        *data.validate_arrays(tiny_mnist[f"x_{split}"], tiny_mnist[f"y_{split}"]), "tensorflow_datasets", split))
+    assert _fresh_identity("tfds") == _fresh_identity("local", tmp_path / "npz")
+
+
+def test_the_identity_is_hashed_once_per_set_of_files_and_kept_in_the_artifacts(tmp_path, tiny_mnist, monkeypatch):
+    (tmp_path / "a").mkdir()
+    np.savez(tmp_path / "a" / "mnist.npz", **tiny_mnist)
+    loads = []
+    load = data._load_source
+    monkeypatch.setattr(data, "_load_source", lambda *args: loads.append(args) or load(*args))
+    identity = _fresh_identity("local", tmp_path / "a")
+    assert len(loads) == 2                                               # both splits, once
+    assert data.source_identity("local", str(tmp_path / "a")) == identity and len(loads) == 2   # this process
+    assert _fresh_identity("local", tmp_path / "a") == identity and len(loads) == 2             # another one
+    kept = json.loads((config.artifacts_dir() / data.IDENTITY_CACHE).read_text())
+    assert identity in kept.values()
+    os.utime(tmp_path / "a" / "mnist.npz", ns=(10**9, 10**9))
+    assert _fresh_identity("local", tmp_path / "a") == identity and len(loads) == 4          # touched: hashed again
+    (config.artifacts_dir() / data.IDENTITY_CACHE).write_text("{not json")                   # a damaged cache
+    assert _fresh_identity("local", tmp_path / "a") == identity and len(loads) == 6
+
+
+def test_a_folder_without_data_files_has_no_identity_to_share(tmp_path):
+    assert _fresh_identity("local", tmp_path) == "no data files"

@@ -23,6 +23,36 @@ WITH_PARENT = [name for name, spec in SPECS.items() if spec.parent is not None]
 # full mode on the full MNIST folder below): a spec that drifts by a byte would train a new model.
 # Regenerate only on purpose (a new recipe version, a new sample): every saved model trains again.
 TRAINED_KEYS = {
+    "capstone": ("2f79de4d", "7453adad"),
+    "capstone_no_warmup": ("bf782102", "7f9ad038"),
+    "capstone_fgsm": ("ea00f168", "d905f38a"),
+    "capstone_fast": ("a20f9231", "e6667e29"),
+    "capstone_fast_large_step": ("7d344514", "655dd9e8"),
+    "capstone_trades": ("1630c0c2", "05954ed7"),
+    "capstone_wide": ("f71ea205", "c34fe497"),
+    "capstone_trades_smallcnn": ("8dc2197e", "2356dbfb"),
+    "capstone_trades_smallcnn_avg": ("7e0dee49", "5ac1dd12"),
+    "capstone_trades_smallcnn_silu_avg": ("58f27a39", "010479a2"),
+    "capstone_trades_smallcnn_avg12": ("7e0dee49", "c5092c1d"),
+    "capstone_trades_smallcnn_avg15": ("7e0dee49", "f774655c"),
+    "capstone_trades_smallcnn_avg12_shift": ("7fd8e6aa", "d0b04441"),
+    "capstone_trades_smallcnn_avg12_shift_beta9": ("d7c4ed4d", "2049db61"),
+    "capstone_trades_smallcnn_avg12_shift_awp": ("fdf9e54f", "67816111"),
+    "capstone_trades_smallcnn_avg12_shift_dropout": ("37761195", "eb2ad521"),
+    "capstone_trades_smallcnn_w15_shift": ("aaf03c23", "dddcd565"),
+    "capstone_trades_smallcnn_shift_steps20": ("f5f14eb6", "69a68fb3"),
+    "capstone_trades_smallcnn_shift18": ("7fd8e6aa", "ebde634c"),
+    "capstone_smallcnn_shift_mart": ("7d8b3d9a", "20deb3ca"),
+    "capstone_trades_smallcnn_avg_eps033": ("6c0cac10", "c79ebf9c"),
+}
+# Full MNIST's content identity (data.source_identity of the 70,000 images and labels, wherever they are read
+# from): part of the full-mode keys' hash. tests/test_data.py checks it against the real files where they are.
+FULL_MNIST_IDENTITY = "mnist-3e157d13f57fe386"
+
+# The same runs' keys under the cache's first format (before 2026-12), which named the data by its folder and
+# its files' sizes and times: zoo.legacy_cache_key still computes them, to adopt the models saved then. That
+# they still come out proves the recipes did not move when the key format did.
+LEGACY_KEYS = {
     "capstone": ("a7dcbc3c", "2dd6ae2f"),
     "capstone_no_warmup": ("d2d0469f", "a464cc2f"),
     "capstone_fgsm": ("502aeb3d", "3b3eb68c"),
@@ -45,8 +75,8 @@ TRAINED_KEYS = {
     "capstone_smallcnn_shift_mart": ("07b84aac", "a69471b2"),
     "capstone_trades_smallcnn_avg_eps033": ("28531ac2", "22afb6d1"),
 }
-# The data folder and file identity the full-mode runs were trained with: part of their cache keys' hash, so
-# the recorded keys need these exact strings. The test fakes the data lookup with them; nothing reads the path.
+# The data folder and file identity the full-mode runs were first trained with: part of the first format's
+# hash, so the recorded keys need these exact strings. The test fakes the data lookup with them.
 FULL_DATA = ("/work/shared/data", "mnist.npz:11490519:1796467374814387382")
 
 
@@ -80,7 +110,7 @@ def test_every_run_descends_from_the_capstone_and_every_spec_is_listed():
             assert spec.parent in SPECS and spec.parent not in seen, name
             seen.add(spec.parent)
             spec = SPECS[spec.parent]
-    assert set(TRAINED_KEYS) == set(SPECS)
+    assert set(TRAINED_KEYS) == set(LEGACY_KEYS) == set(SPECS)
     assert set(ZOO_KEEPS) <= set(SPECS)
 
 
@@ -139,12 +169,17 @@ def test_derive_names_the_changes_and_refuses_what_is_not_a_change():
 
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_every_run_keeps_the_cache_key_it_was_trained_under(monkeypatch, name):
+    _in_mode(monkeypatch, True)
     quick, full = TRAINED_KEYS[name]
-    assert zoo.cache_key(name) == f"{name}-quick-sample-{quick}"
+    old_quick, old_full = LEGACY_KEYS[name]
+    assert zoo.cache_key(name) == f"{name}-quick-{quick}"
+    assert zoo.legacy_cache_key(name) == f"{name}-quick-sample-{old_quick}"
     _in_mode(monkeypatch, False)
     monkeypatch.setattr(data, "resolve_source", lambda *a, **k: ("local", FULL_DATA[0]))
-    monkeypatch.setattr(data, "source_identity", lambda source, folder: FULL_DATA[1])
-    assert zoo.cache_key(name) == f"{name}-full-local-{full}"
+    monkeypatch.setattr(data, "source_identity", lambda source, folder: FULL_MNIST_IDENTITY)
+    monkeypatch.setattr(data, "legacy_source_identity", lambda source, folder: FULL_DATA[1])
+    assert zoo.cache_key(name) == f"{name}-full-{full}"
+    assert zoo.legacy_cache_key(name) == f"{name}-full-local-{old_full}"
 
 
 def test_register_adds_the_research_runs_with_the_capstone_hyper_parameters(monkeypatch):

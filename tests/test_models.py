@@ -40,16 +40,19 @@ def test_save_and_load_round_trip(tmp_path):
         models.load_model(tmp_path / "absent")
 
 
-def test_cache_key_separates_mode_and_data_source(monkeypatch, tmp_path):
+def test_cache_key_separates_mode_and_data(monkeypatch, tmp_path):
     quick = zoo.cache_key("base")
-    assert "-quick-sample-" in quick
+    assert quick.startswith("base-quick-")
     monkeypatch.setenv("ADVLAB_QUICK", "0")
     monkeypatch.setattr(data, "network_reachable", lambda *a, **k: False)
     monkeypatch.setattr(data, "tfds_prepared", lambda: False)
-    assert "-full-sample-" in zoo.cache_key("base")
+    full_sample = zoo.cache_key("base")                                # offline full mode: the sample's digits
+    assert full_sample.startswith("base-full-") and full_sample.split("-")[-1] != quick.split("-")[-1]
+    with np.load(data.SAMPLE_PATH) as d:
+        np.savez(tmp_path / "mnist.npz", **{k: d[k][:100] for k in ("x_train", "y_train", "x_test", "y_test")})
     monkeypatch.setenv("ADVLAB_DATA_DIR", str(tmp_path))
-    full_local = zoo.cache_key("base")
-    assert "-full-local-" in full_local and full_local.split("-")[-1] != quick.split("-")[-1]
+    other_data = zoo.cache_key("base")
+    assert other_data.startswith("base-full-") and other_data not in (quick, full_sample)
 
 
 @pytest.mark.slow
