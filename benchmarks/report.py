@@ -304,21 +304,42 @@ def notebook_minutes(folder: Path = RESULTS) -> tuple[dict[str, str], str]:
     return minutes, provenance
 
 
+def lesson_times(mode: str = "full", folder: Path | None = None) -> dict:
+    """``lesson_times-<mode>-mode.json`` (``benchmarks/lesson_times.py``), or ``{}`` when none was kept."""
+    path = (folder or RESULTS) / f"lesson_times-{mode}-mode.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def render_lessons(results, not_kept, leaderboard) -> str:
     quick, _ = notebook_minutes()
-    full = {row["lesson"]: row["minutes, full mode"] for row in not_kept["tables"]["lesson_minutes_full"]["rows"]}
+    first_run = {row["lesson"]: row["minutes, full mode"] for row in not_kept["tables"]["lesson_minutes_full"]["rows"]}
+    timed = lesson_times("full")
     rows = []
     for stem, what in LESSONS.items():
         number = stem[:2]
-        minutes_full = full.get(number, "")
+        row = timed.get("lessons", {}).get(number)
+        if row and not row.get("error"):
+            minutes_full = f"{row['seconds'] / 60:.1f}" + (" ‡" if row["trained"] else "")
+        else:
+            minutes_full = first_run.get(number, "")
+            minutes_full = f"{minutes_full} {NOT_KEPT}" if minutes_full[:1].isdigit() else minutes_full
         rows.append([number, f"[{stem[3:].replace('_', ' ')}](notebooks/{stem}.ipynb)", what, quick.get(stem, ""),
-                     f"{minutes_full} {NOT_KEPT}" if minutes_full[:1].isdigit() else minutes_full])
+                     minutes_full])
+    measured = sorted({r["measured"] for r in timed.get("lessons", {}).values()})
+    full_note = (f"Full: all of MNIST, each lesson alone in a fresh kernel with only the models that ship with the "
+                 f"course (`shipped_models/`), on 2 CPU cores (`benchmarks/lesson_times.py`, "
+                 f"[benchmarks/results/lesson_times-full-mode.json](benchmarks/results/lesson_times-full-mode.json), "
+                 f"measured {', '.join(measured)}); ‡: trains some of its models the first time (the JSON names "
+                 f"them). {NOT_KEPT}: not timed that way yet: the first run, training every model, measured "
+                 f"{not_kept['tables']['lesson_minutes_full']['measured']} and not kept as JSON, see "
+                 "[benchmarks/README.md](benchmarks/README.md).") if measured else (
+                 "Full: all of MNIST, training its models the first time, on 2 CPU cores "
+                 f"(measured {not_kept['tables']['lesson_minutes_full']['measured']}). {NOT_KEPT}: not kept as JSON, "
+                 "see [benchmarks/README.md](benchmarks/README.md).")
     return (markdown_table(["#", "lesson", "what you learn", "minutes, quick", "minutes, full"], rows)
             + "\nQuick: the shipped sample, every model trained ahead (`make models`), on 2 CPU cores "
               "([benchmarks/results/notebook_times-quick.md](benchmarks/results/notebook_times-quick.md) says "
-              "when and how). Full: all of MNIST, training its models the first time, on 2 CPU cores "
-              f"(measured {not_kept['tables']['lesson_minutes_full']['measured']}). {NOT_KEPT}: not kept as JSON, "
-              "see [benchmarks/README.md](benchmarks/README.md).\n")
+              f"when and how). {full_note}\n")
 
 
 def render_lesson_numbers(results, not_kept, leaderboard) -> str:

@@ -212,6 +212,10 @@ def arrays_digest(splits: dict[str, tuple[np.ndarray, np.ndarray]]) -> str:
     return digest.hexdigest()[:16]
 
 
+# The identity of MNIST itself (LeCun et al.'s 60,000 training and 10,000 test images, as tensorflow_datasets
+# and keras.datasets serve them): the data the shipped full-mode models were trained on.
+MNIST_IDENTITY = "mnist-3e157d13f57fe386"
+
 # Identities computed in this process, and the file that keeps them between processes (in the first writable
 # artifacts folder), both keyed by the backing files' paths, sizes and modification times: a file is hashed
 # once, not at every load; a file replaced or touched is hashed again (and gives the same identity if its

@@ -242,9 +242,11 @@ def ship(name: str, folder: Path | None = None) -> dict:
     """
     if config.mode() != "full":
         raise ValueError("zoo.ship: only full-mode models are shipped (set ADVLAB_QUICK=0)")
-    source, _ = data.resolve_source()
-    if source == "sample":
-        raise ValueError("zoo.ship: full mode found only the MNIST sample; set ADVLAB_DATA_DIR to full MNIST")
+    source, data_folder = data.resolve_source()
+    if data.source_identity(source, data_folder) != data.MNIST_IDENTITY:
+        where_from = f"{source}, {data_folder}" if data_folder else source
+        raise ValueError(f"zoo.ship: the data found ({where_from}) is not full MNIST "
+                         f"({data.MNIST_IDENTITY}); only models of full MNIST are shipped: set ADVLAB_DATA_DIR")
     entry = _stored_entry(name)
     if entry is None or is_shipped(entry[0]):
         raise FileNotFoundError(f"zoo.ship: {name!r} has no trained full-mode copy in "
@@ -270,9 +272,12 @@ def ship(name: str, folder: Path | None = None) -> dict:
         clean, robust = measured(models.load_weights_only(target)[0])
         if dtype == "float32" or max(abs(clean - clean32), abs(robust - robust32)) <= SHIP_TOLERANCE:
             break
+    x_sample, y_sample = data.load_normalized("test", source="sample", verbose=False)
     row = {"name": name, "file": npz.name, "dtype": dtype, "bytes": npz.stat().st_size,
            "clean_float32": clean32, "clean_shipped": clean, "robust_float32": robust32, "robust_shipped": robust,
-           "threat_model": SHIP_THREAT_MODEL, "test_examples": len(y)}
+           "threat_model": SHIP_THREAT_MODEL, "test_examples": len(y),
+           # what a test can check without full MNIST: the shipped weights on the sample's 2,000 test images
+           "clean_sample_shipped": evaluation.accuracy(models.load_weights_only(target)[0], x_sample, y_sample)}
     models.write_metadata(target, dict(models.read_metadata(target), shipped=row))
     return row
 

@@ -435,6 +435,7 @@ def test_ship_keeps_float32_where_a_weight_overflows_float16(shipped, tmp_path, 
     monkeypatch.setattr(models, "load_model", lambda where: (huge, {}))
     monkeypatch.setattr(zoo, "_stored_entry", lambda name, skip=(): (tmp_path / "tiny-full-x", {"name": "tiny"}))
     monkeypatch.setattr(zoo, "SHIP_ROBUST_IMAGES", 50)
+    monkeypatch.setattr(data, "MNIST_IDENTITY", data.source_identity(*data.resolve_source()))   # stands for MNIST
     row = zoo.ship("tiny", tmp_path / "out")
     assert row["dtype"] == "float32" and row["clean_shipped"] == row["clean_float32"]
     assert zoo.shipped_table(tmp_path / "out").count("| `tiny` |") == 1
@@ -445,9 +446,14 @@ def test_ship_keeps_float16_when_accuracy_holds_and_refuses_quick_mode(shipped, 
     monkeypatch.setattr(zoo, "_stored_entry", lambda name, skip=(): (tmp_path / "tiny-full-y", {"name": "tiny"}))
     monkeypatch.setattr(models, "load_model", lambda where: (trained, {}))
     monkeypatch.setattr(zoo, "SHIP_ROBUST_IMAGES", 50)
+    monkeypatch.setattr(data, "MNIST_IDENTITY", data.source_identity(*data.resolve_source()))   # stands for MNIST
     row = zoo.ship("tiny", tmp_path / "out")
     assert row["dtype"] == "float16" and abs(row["clean_shipped"] - row["clean_float32"]) <= zoo.SHIP_TOLERANCE
     assert json.loads((tmp_path / "out" / "tiny-full-y.json").read_text())["shipped"] == row
+    assert row["clean_sample_shipped"] > 0.5
+    monkeypatch.setattr(data, "MNIST_IDENTITY", "mnist-0000000000000000")
+    with pytest.raises(ValueError, match="is not full MNIST"):
+        zoo.ship("tiny", tmp_path / "out")
     monkeypatch.setenv("ADVLAB_QUICK", "1")
     with pytest.raises(ValueError, match="only full-mode models"):
         zoo.ship("tiny", tmp_path / "out")

@@ -46,8 +46,8 @@ TRAINED_KEYS = {
     "capstone_trades_smallcnn_avg_eps033": ("6c0cac10", "c79ebf9c"),
 }
 # Full MNIST's content identity (data.source_identity of the 70,000 images and labels, wherever they are read
-# from): part of the full-mode keys' hash. tests/test_data.py checks it against the real files where they are.
-FULL_MNIST_IDENTITY = "mnist-3e157d13f57fe386"
+# from): part of the full-mode keys' hash. tests/test_shipped.py checks it against the real files where they are.
+FULL_MNIST_IDENTITY = data.MNIST_IDENTITY
 
 # The same runs' keys under the cache's first format (before 2026-12), which named the data by its folder and
 # its files' sizes and times: zoo.legacy_cache_key still computes them, to adopt the models saved then. That

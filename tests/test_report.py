@@ -82,3 +82,19 @@ def test_the_lessons_table_lists_every_notebook_with_its_quick_minutes():
     assert notebooks == list(report.LESSONS)
     minutes, provenance = report.notebook_minutes()
     assert set(minutes) == set(report.LESSONS) and "commit" in provenance
+
+
+def test_the_full_minutes_come_from_the_lesson_times_json_and_mark_what_still_trains(tmp_path, monkeypatch):
+    for kept in report.RESULTS.iterdir():
+        if kept.is_file():
+            shutil.copy(kept, tmp_path / kept.name)
+    (tmp_path / "lesson_times-full-mode.json").write_text(json.dumps({"mode": "full", "lessons": {
+        "04": {"seconds": 126.0, "trained": [], "measured": "2026-12-07", "error": None},
+        "09": {"seconds": 600.0, "trained": ["capstone_wide"], "measured": "2026-12-07", "error": None},
+        "05": {"seconds": 60.0, "trained": [], "measured": "2026-12-07", "error": "cell 3: ValueError: x"}}}))
+    monkeypatch.setattr(report, "RESULTS", tmp_path)
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")[-1].strip(" |")
+            for line in report.render_lessons({}, json.loads((tmp_path / "not_kept.json").read_text()), {})
+            .splitlines() if line[:3].strip("| ").isdigit()}
+    assert rows["04"] == "2.1" and rows["09"] == "10.0 ‡"
+    assert rows["05"].endswith(report.NOT_KEPT) and rows["02"].endswith(report.NOT_KEPT)   # a stopped run is not a time
