@@ -4,8 +4,9 @@
 Each lesson runs alone (nbclient, a new kernel, the course's own environment variables), the way a student
 opens it. In full mode it reads full MNIST from ``ADVLAB_DATA_DIR`` and its models from the artifacts folders,
 then ``shipped_models/``: run it with an empty ``--artifacts`` folder to time what a student who has only
-cloned the course waits for. Every ``zoo: training`` and ``zoo: loaded`` line the lesson printed is kept, so
-the JSON says what a lesson still trains and what it loaded from where.
+cloned the course waits for. The models named in the zoo's ``training``, ``saved`` and ``loaded`` lines are
+kept, so the JSON says what a lesson still trains (through the zoo, or by its own code, as lessons 02 and 04
+do: training is what they teach) and what it loaded from where.
 
     ADVLAB_DATA_DIR=/path/to/mnist .venv/bin/python benchmarks/lesson_times.py --mode full \\
         --artifacts /tmp/empty-artifacts [--lessons 02 03] [--write]
@@ -30,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 TRAINED = re.compile(r"zoo: training '([^']+)'")
+SAVED = re.compile(r"zoo: saved '([^']+)'")
 LOADED = re.compile(r"zoo: loaded '([^']+)' \(([^)]*)\) from (.+?)(?: \(shipped with the course\))?$", re.M)
 
 
@@ -73,7 +75,8 @@ def run_lesson(path: Path, env: dict, timeout: int) -> dict:
     return {
         "seconds": round(time.perf_counter() - start, 1),
         "longest_cell": longest, "longest_cell_seconds": round(cell_seconds[longest], 1) if cell_seconds else None,
-        "trained": sorted(set(TRAINED.findall(text))),
+        "trained": sorted(set(TRAINED.findall(text))),                                 # by the zoo
+        "trained_in_lesson": sorted(set(SAVED.findall(text)) - set(TRAINED.findall(text))),  # by the lesson's code
         "loaded_shipped": sorted(shipped),
         "loaded_artifacts": sorted({m.group(1) for m in LOADED.finditer(text)} - shipped),
         "error": error,
@@ -108,7 +111,8 @@ def main(argv=None) -> int:
         row = run_lesson(path, env, args.timeout)
         rows[path.name[:2]] = dict(row, lesson=path.stem)
         print(f"{path.stem:28s} {row['seconds'] / 60:5.1f} min, slowest cell {row['longest_cell']} "
-              f"({row['longest_cell_seconds']} s); trained: {', '.join(row['trained']) or 'nothing'}; "
+              f"({row['longest_cell_seconds']} s); the zoo trained: {', '.join(row['trained']) or 'nothing'}; "
+              f"the lesson trained: {', '.join(row['trained_in_lesson']) or 'nothing'}; "
               f"shipped models loaded: {len(row['loaded_shipped'])}"
               + (f"; STOPPED: {row['error']}" if row["error"] else ""), flush=True)
 

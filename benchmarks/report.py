@@ -319,7 +319,8 @@ def render_lessons(results, not_kept, leaderboard) -> str:
         number = stem[:2]
         row = timed.get("lessons", {}).get(number)
         if row and not row.get("error"):
-            minutes_full = f"{row['seconds'] / 60:.1f}" + (" ‡" if row["trained"] else "")
+            minutes_full = f"{row['seconds'] / 60:.1f}" + (" ‡" if row["trained"] or row.get("trained_in_lesson")
+                                                           else "")
         else:
             minutes_full = first_run.get(number, "")
             minutes_full = f"{minutes_full} {NOT_KEPT}" if minutes_full[:1].isdigit() else minutes_full
@@ -329,8 +330,8 @@ def render_lessons(results, not_kept, leaderboard) -> str:
     full_note = (f"Full: all of MNIST, each lesson alone in a fresh kernel with only the models that ship with the "
                  f"course (`shipped_models/`), on 2 CPU cores (`benchmarks/lesson_times.py`, "
                  f"[benchmarks/results/lesson_times-full-mode.json](benchmarks/results/lesson_times-full-mode.json), "
-                 f"measured {', '.join(measured)}); ‡: trains some of its models the first time (the JSON names "
-                 f"them). {NOT_KEPT}: not timed that way yet: the first run, training every model, measured "
+                 f"measured {', '.join(measured)}); ‡: trains a model, by its own code (the lesson's subject) or "
+                 f"through the zoo (the JSON names them). {NOT_KEPT}: not timed that way yet: the first run, training every model, measured "
                  f"{not_kept['tables']['lesson_minutes_full']['measured']} and not kept as JSON, see "
                  "[benchmarks/README.md](benchmarks/README.md).") if measured else (
                  "Full: all of MNIST, training its models the first time, on 2 CPU cores "
@@ -357,7 +358,60 @@ def render_lesson_numbers(results, not_kept, leaderboard) -> str:
     return "\n".join(lines)
 
 
-RENDERERS = {"lesson_numbers": render_lesson_numbers, "headline": render_headline, "lessons": render_lessons, "capstone": render_capstone, "autoattack_parts": render_autoattack_parts,
+# The class a course server is sized for, and the time it should take all of them to run a lesson at once.
+CLASS_SIZE, CLASS_RUN_S = 30, 600
+
+
+def _culler_defaults() -> tuple[int, int]:
+    """The idle timeouts (kernel, server) in seconds that classroom/jupyterhub_config.py sets by default."""
+    text = (ROOT / "classroom" / "jupyterhub_config.py").read_text()
+    kernel = re.search(r'IDLE_KERNEL_S = int\(os.environ.get\("ADVLAB_HUB_IDLE_KERNEL_S", "(\d+)"\)\)', text)
+    server = re.search(r'IDLE_SERVER_S = int\(os.environ.get\("ADVLAB_HUB_IDLE_SERVER_S", "(\d+)"\)\)', text)
+    return int(kernel[1]), int(server[1])
+
+
+def render_hub_capacity(results, not_kept, leaderboard) -> str:
+    """The capacity table of ``hub_capacity-quick.json`` (``benchmarks/hub_capacity.py``) and the sizing rule
+    derived from it, for docs/instructor.md."""
+    import math
+
+    path = RESULTS / "hub_capacity-quick.json"
+    if not path.is_file():
+        return "No capacity run is kept yet: `sudo .venv/bin/python benchmarks/hub_capacity.py` measures one.\n"
+    data = json.loads(path.read_text())
+    rows = data["rows"]
+    table = markdown_table(
+        ["lesson", "students at once", "wall, min", "slowest student, min", "kernel CPU-s per student",
+         "peak kernel memory, MB", "hub CPU-s", "servers CPU-s", "failures"],
+        [[r["lesson"], r["students"], f"{r['wall_s'] / 60:.1f}", f"{r['slowest_student_s'] / 60:.1f}",
+          f"{r['per_student_cpu_s']:.0f}", r["peak_kernel_mb"], f"{r['hub_cpu_s']:.1f}", f"{r['servers_cpu_s']:.1f}",
+          len(r["failures"])] for r in rows])
+    heaviest = max(rows, key=lambda r: r["per_student_cpu_s"])
+    peak_mb = max(r["peak_kernel_mb"] for r in rows)
+    cores = math.ceil(CLASS_SIZE * heaviest["per_student_cpu_s"] / CLASS_RUN_S)
+    memory_gb = math.ceil(CLASS_SIZE * peak_mb * 1.25 / 1024 + 2)
+    hub_share = max(r["hub_cpu_s"] / max(r["kernel_cpu_s"], 1e-9) for r in rows)
+    kernel_idle, server_idle = _culler_defaults()
+    env = data["environment"]
+    return (f"Measured by `benchmarks/hub_capacity.py` ({env['date'][:10]}, {data['cores']} cores, "
+            f"{data['memory_gb']} GB, quick mode, the instructor's models shared; each student runs their own copy "
+            f"of the lesson top to bottom through their server's kernel API, all starting together):\n\n" + table
+            + f"\n**Sizing rule.** The heaviest lesson measured, {heaviest['lesson']}, costs "
+              f"{heaviest['per_student_cpu_s']:.0f} CPU-seconds per student (TensorFlow's start included). For "
+              f"{CLASS_SIZE} students running it at once to finish within {CLASS_RUN_S // 60} minutes, give the "
+              f"server {CLASS_SIZE} × {heaviest['per_student_cpu_s']:.0f} / {CLASS_RUN_S} ≈ **{cores} cores**. "
+              f"Memory: each kernel peaked at up to {peak_mb} MB, so {CLASS_SIZE} kernels with a quarter to spare, "
+              f"plus 2 GB for the system and the hub: **{memory_gb} GB**. The hub itself (JupyterHub, its proxy, the "
+              f"culler) used at most {hub_share:.1%} of the kernels' CPU. Fewer cores work, slower: the students "
+              f"share them, so the wall time grows with students ÷ cores, as the rows above show.\n\n"
+              f"**Freeing idle kernels.** Each student's server stops a kernel idle for {kernel_idle // 60} minutes "
+              f"(`ADVLAB_HUB_IDLE_KERNEL_S={kernel_idle}`), which returns its memory, and the hub's culler stops a "
+              f"server idle for {server_idle // 60} minutes (`ADVLAB_HUB_IDLE_SERVER_S={server_idle}`). On a "
+              f"server with less memory than the rule asks, shorten the first (for example "
+              f"`ADVLAB_HUB_IDLE_KERNEL_S=600`) before the class.\n")
+
+
+RENDERERS = {"hub_capacity": render_hub_capacity, "lesson_numbers": render_lesson_numbers, "headline": render_headline, "lessons": render_lessons, "capstone": render_capstone, "autoattack_parts": render_autoattack_parts,
              "square_gap": render_square_gap, "lessons_not_kept": render_lessons_not_kept,
              "benchmarks_not_kept": render_benchmarks_not_kept}
 

@@ -98,3 +98,17 @@ def test_the_full_minutes_come_from_the_lesson_times_json_and_mark_what_still_tr
             .splitlines() if line[:3].strip("| ").isdigit()}
     assert rows["04"] == "2.1" and rows["09"] == "10.0 ‡"
     assert rows["05"].endswith(report.NOT_KEPT) and rows["02"].endswith(report.NOT_KEPT)   # a stopped run is not a time
+
+
+def test_the_capacity_table_gives_a_sizing_rule_from_its_rows(tmp_path, monkeypatch):
+    row = {"lesson": "05", "students": 1, "wall_s": 150.0, "slowest_student_s": 150.0, "kernel_cpu_s": 120.0,
+           "per_student_cpu_s": 120.0, "peak_kernel_mb": 1100, "hub_cpu_s": 1.2, "servers_cpu_s": 3.0, "failures": []}
+    light = dict(row, lesson="03", students=4, kernel_cpu_s=160.0, per_student_cpu_s=40.0, peak_kernel_mb=900)
+    (tmp_path / "hub_capacity-quick.json").write_text(json.dumps(
+        {"rows": [row, light], "cores": 2, "memory_gb": 8.0, "environment": {"date": "2026-12-07 22:00:00"}}))
+    monkeypatch.setattr(report, "RESULTS", tmp_path)
+    text = report.render_hub_capacity({}, {}, {})
+    assert "| 05 | 1 | 2.5 | 2.5 | 120 | 1100 |" in text and "| 03 | 4 |" in text
+    assert "**6 cores**" in text                                     # 30 students x 120 CPU-s in 600 s
+    assert "**43 GB**" in text                                       # 30 x 1100 MB x 1.25, plus 2 GB
+    assert "20 minutes" in text and "ADVLAB_HUB_IDLE_KERNEL_S=1200" in text
