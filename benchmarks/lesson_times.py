@@ -87,7 +87,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=("quick", "full"), default="full")
     parser.add_argument("--lessons", nargs="*", metavar="NN", help="two-digit lesson numbers (default: all)")
-    parser.add_argument("--artifacts", help="ADVLAB_ARTIFACTS for the lessons (an empty folder: only what ships)")
+    parser.add_argument("--artifacts", help="an empty folder: each lesson gets an artifacts folder of its own in "
+                                            "it, so it finds only the shipped models")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds one cell may take (default 3600)")
     parser.add_argument("--context", default="", help="a sentence on the conditions (a quiet machine?)")
     parser.add_argument("--write", action="store_true",
@@ -103,11 +104,10 @@ def main(argv=None) -> int:
     if args.mode == "full" and not os.environ.get("ADVLAB_DATA_DIR"):
         parser.error("full mode needs full MNIST: set ADVLAB_DATA_DIR to the folder with mnist.npz")
     env = {"ADVLAB_QUICK": "1" if args.mode == "quick" else "0", "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    if args.artifacts:
-        env["ADVLAB_ARTIFACTS"] = args.artifacts
-
     rows = {}
     for path in lessons:
+        if args.artifacts:            # a folder of its own per lesson: nothing one lesson saves helps the next
+            env["ADVLAB_ARTIFACTS"] = str(Path(args.artifacts).resolve() / path.stem)
         row = run_lesson(path, env, args.timeout)
         rows[path.name[:2]] = dict(row, lesson=path.stem)
         print(f"{path.stem:28s} {row['seconds'] / 60:5.1f} min, slowest cell {row['longest_cell']} "
@@ -126,7 +126,8 @@ def main(argv=None) -> int:
         kept["lessons"] = dict(sorted(kept["lessons"].items()))
         kept.update(mode=args.mode, machine=f"{platform.machine()}, {os.cpu_count()} CPU cores",
                     data="full MNIST from a local folder (ADVLAB_DATA_DIR)" if args.mode == "full" else "the sample",
-                    artifacts="empty: only the shipped models" if args.artifacts else "the default artifacts folder",
+                    artifacts="an empty folder per lesson: only the shipped models" if args.artifacts
+                    else "the default artifacts folder",
                     command="benchmarks/lesson_times.py " + " ".join(
                         "EMPTY" if a == args.artifacts else a for a in (argv if argv is not None else sys.argv[1:])),
                     context=args.context)

@@ -60,9 +60,10 @@ def ship_all(names: list[str], *, prune: bool = True) -> None:
     for name in names:
         row = zoo.ship(name)
         kept.add(row["file"][: -len(".npz")])
+        robust = ("not attacked" if row["robust_shipped"] is None
+                  else f"{row['robust_float32']:.1%} -> {row['robust_shipped']:.1%} at eps {row['eps']:g}")
         print(f"  shipped {name:26s} {row['dtype']}, {row['bytes'] / 1e3:.0f} kB, clean "
-              f"{row['clean_float32']:.2%} -> {row['clean_shipped']:.2%}, robust {row['robust_float32']:.1%} -> "
-              f"{row['robust_shipped']:.1%}")
+              f"{row['clean_float32']:.2%} -> {row['clean_shipped']:.2%}, robust {robust}", flush=True)
     for stale in zoo.SHIPPED_DIR.glob("*-full-*.*") if prune else ():
         if stale.stem not in kept and stale.suffix in (".npz", ".json"):
             stale.unlink()

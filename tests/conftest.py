@@ -12,7 +12,8 @@ import pytest
 from lesson_runs import ARTIFACTS, LESSONS, REPO, code_sha1, executed_lesson, quick_env
 
 os.environ["ADVLAB_QUICK"] = "1"
-os.environ.pop("ADVLAB_DATA_DIR", None)
+# Full MNIST, where the machine has it: the tests run on the sample, but a few also check against it.
+FULL_DATA_DIR = os.environ.pop("ADVLAB_DATA_DIR", None)
 
 import helpers  # noqa: E402,F401  (before TensorFlow, as in every notebook)
 
