@@ -83,6 +83,26 @@ def run_lesson(path: Path, env: dict, timeout: int) -> dict:
     }
 
 
+def write(args, argv, rows: dict) -> Path:
+    """Merge ``rows`` into ``lesson_times-<mode>-mode.json`` (after each lesson, so a stopped run keeps them)."""
+    target = results_file(args.mode)
+    kept = json.loads(target.read_text()) if target.is_file() else {"lessons": {}}
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
+    for number, row in rows.items():
+        kept["lessons"][number] = dict(row, measured=datetime.date.today().isoformat(), commit=commit)
+    kept["lessons"] = dict(sorted(kept["lessons"].items()))
+    kept.update(mode=args.mode, machine=f"{platform.machine()}, {os.cpu_count()} CPU cores",
+                data="full MNIST from a local folder (ADVLAB_DATA_DIR)" if args.mode == "full" else "the sample",
+                artifacts="an empty folder per lesson: only the shipped models" if args.artifacts
+                else "the default artifacts folder",
+                command="benchmarks/lesson_times.py " + " ".join(
+                    "EMPTY" if a == args.artifacts else a for a in (argv if argv is not None else sys.argv[1:])),
+                context=args.context)
+    target.write_text(json.dumps(kept, indent=1) + "\n")
+    return target
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=("quick", "full"), default="full")
@@ -115,24 +135,9 @@ def main(argv=None) -> int:
               f"the lesson trained: {', '.join(row['trained_in_lesson']) or 'nothing'}; "
               f"shipped models loaded: {len(row['loaded_shipped'])}"
               + (f"; STOPPED: {row['error']}" if row["error"] else ""), flush=True)
+        if args.write:
+            print(f"wrote {write(args, argv, {path.name[:2]: rows[path.name[:2]]}).relative_to(ROOT)}", flush=True)
 
-    if args.write:
-        target = results_file(args.mode)
-        kept = json.loads(target.read_text()) if target.is_file() else {"lessons": {}}
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True).stdout.strip()
-        for number, row in rows.items():
-            kept["lessons"][number] = dict(row, measured=datetime.date.today().isoformat(), commit=commit)
-        kept["lessons"] = dict(sorted(kept["lessons"].items()))
-        kept.update(mode=args.mode, machine=f"{platform.machine()}, {os.cpu_count()} CPU cores",
-                    data="full MNIST from a local folder (ADVLAB_DATA_DIR)" if args.mode == "full" else "the sample",
-                    artifacts="an empty folder per lesson: only the shipped models" if args.artifacts
-                    else "the default artifacts folder",
-                    command="benchmarks/lesson_times.py " + " ".join(
-                        "EMPTY" if a == args.artifacts else a for a in (argv if argv is not None else sys.argv[1:])),
-                    context=args.context)
-        target.write_text(json.dumps(kept, indent=1) + "\n")
-        print(f"wrote {target.relative_to(ROOT)}")
     return 0
 
 
