@@ -10,6 +10,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "artifacts"
+# Full MNIST, where the machine has it, read before tests/conftest.py removes ADVLAB_DATA_DIR (the tests run on
+# the sample; tests/test_shipped.py also checks the shipped models on all 10,000 test images when it is set).
+FULL_DATA_DIR = os.environ.get("ADVLAB_DATA_DIR") or None
 LESSONS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import FULL_DATA_DIR
+from lesson_runs import FULL_DATA_DIR
 from helpers import data, evaluation, models, zoo
 
 FULL_MNIST_IDENTITY = data.MNIST_IDENTITY
