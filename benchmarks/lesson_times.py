@@ -49,25 +49,16 @@ def run_lesson(path: Path, env: dict, timeout: int) -> dict:
                             resources={"metadata": {"path": str(path.parent)}})
     cell_seconds, error = [], None
     start = time.perf_counter()
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)                    # the kernel inherits this process's environment
-    try:
-        with client.setup_kernel():
-            for index, cell in enumerate(notebook.cells):
-                began = time.perf_counter()
-                try:
-                    client.execute_cell(cell, index)
-                except Exception as failure:  # the lesson stopped: say where, keep the time so far
-                    error = f"cell {index}: {type(failure).__name__}: {str(failure).splitlines()[-1][:200]}"
-                    break
-                finally:
-                    cell_seconds.append(time.perf_counter() - began)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with client.setup_kernel(env=dict(os.environ, **env)):   # the kernel's environment; this process's is untouched
+        for index, cell in enumerate(notebook.cells):
+            began = time.perf_counter()
+            try:
+                client.execute_cell(cell, index)
+            except Exception as failure:  # the lesson stopped: say where, keep the time so far
+                error = f"cell {index}: {type(failure).__name__}: {str(failure).splitlines()[-1][:200]}"
+                break
+            finally:
+                cell_seconds.append(time.perf_counter() - began)
     text = "\n".join("".join(o.get("text", "")) for c in notebook.cells if c.cell_type == "code"
                      for o in c.get("outputs", []) if o.get("output_type") == "stream")
     shipped = {m.group(1) for m in re.finditer(r"zoo: loaded '([^']+)'.*\(shipped with the course\)", text)}
