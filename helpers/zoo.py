@@ -290,7 +290,8 @@ def ship(name: str, folder: Path | None = None) -> dict:
         if dtype == "float16" and not all(np.abs(w).max(initial=0) <= np.finfo(np.float16).max for w in floating):
             continue                                   # a weight beyond float16's range (65504)
         npz = models.save_weights_only(model, target, shipped, dtype=dtype)
-        clean, robust = measured(models.load_weights_only(target)[0])
+        shipped_model = models.load_weights_only(target)[0]
+        clean, robust = measured(shipped_model)
         if dtype == "float16":
             float16 = {"clean": clean, "robust": robust}
         if dtype == "float32" or max(abs(clean - clean32), moved(robust, robust32)) <= SHIP_TOLERANCE + 1e-9:
@@ -301,7 +302,7 @@ def ship(name: str, folder: Path | None = None) -> dict:
            "eps": eps, "threat_model": ship_threat_model(eps), "test_examples": len(y), "float16": float16,
            "clean_domain": meta.get("pretraining_domain", "[0, 1]"),
            # what a test can check without full MNIST: the shipped weights on the sample's 2,000 test images
-           "clean_sample_shipped": clean_accuracy(models.load_weights_only(target)[0], x_sample, y_sample)}
+           "clean_sample_shipped": clean_accuracy(shipped_model, x_sample, y_sample)}
     models.write_metadata(target, dict(models.read_metadata(target), shipped=row))
     return row
 
