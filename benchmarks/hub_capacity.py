@@ -51,20 +51,19 @@ class Sampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _role(self, process: psutil.Process) -> str | None:
+    def _role(self, process: psutil.Process, hub: list[int]) -> str | None:
         try:
             user, cmdline = process.username(), " ".join(process.cmdline())
-        except psutil.Error:
+        except psutil.Error:                      # it ended while we looked
             return None
         if user in self.students:
             return "kernel" if "ipykernel_launcher" in cmdline else "server"
-        if process.pid in self.hub_pids():
-            return "hub"
-        return None
+        return "hub" if process.pid in hub else None
 
     def sample(self):
+        hub = self.hub_pids()                     # once per sample, not once per process
         for process in psutil.process_iter():
-            role = self._role(process)
+            role = self._role(process, hub)
             if role is None:
                 continue
             try:

@@ -30,7 +30,7 @@ TARGETS = {                      # file -> the tables it holds
     ROOT / "benchmarks" / "README.md": ("capstone", "autoattack_parts", "square_gap", "lessons_not_kept",
                                        "benchmarks_not_kept"),
     ROOT / "experiments" / "capstone" / "README.md": ("capstone",),
-    ROOT / "docs" / "instructor.md": ("lesson_numbers",),
+    ROOT / "docs" / "instructor.md": ("lesson_numbers", "hub_capacity"),
 }
 NOT_KEPT = "†"
 NOT_KEPT_NOTE = (f"{NOT_KEPT} JSON not kept: transcribed from README.md at commit 70f54c4 "
@@ -308,6 +308,15 @@ def lesson_times(mode: str = "full", folder: Path | None = None) -> dict:
     """``lesson_times-<mode>-mode.json`` (``benchmarks/lesson_times.py``), or ``{}`` when none was kept."""
     path = (folder or RESULTS) / f"lesson_times-{mode}-mode.json"
     return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def full_mode_minutes(seconds: float) -> str:
+    """How a lesson's overview says its measured full-mode time: "under a minute", "about a minute",
+    "about 5 minutes" (``tests/test_notebooks.py`` holds every overview to ``lesson_times-full-mode.json``)."""
+    if seconds < 45:
+        return "under a minute"
+    minutes = max(1, round(seconds / 60))
+    return "about a minute" if minutes == 1 else f"about {minutes} minutes"
 
 
 def render_lessons(results, not_kept, leaderboard) -> str:

@@ -189,5 +189,11 @@ class Hub:
     def hub_pids(self) -> list[int]:
         """The hub's own processes: JupyterHub, its proxy and its services (not the students' servers)."""
         root = psutil.Process(self.process.pid)
-        return [root.pid] + [p.pid for p in root.children(recursive=True)
-                             if p.username() == "root"]
+        found = [root.pid]
+        for child in root.children(recursive=True):
+            try:
+                if child.username() == "root":
+                    found.append(child.pid)
+            except psutil.Error:                  # it ended between the listing and the question
+                pass
+        return found
