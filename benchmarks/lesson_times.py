@@ -66,6 +66,7 @@ def run_lesson(path: Path, env: dict, timeout: int) -> dict:
     return {
         "seconds": round(time.perf_counter() - start, 1),
         "longest_cell": longest, "longest_cell_seconds": round(cell_seconds[longest], 1) if cell_seconds else None,
+        "code_cell_seconds": [round(s, 1) for s, c in zip(cell_seconds, notebook.cells) if c.cell_type == "code"],
         "trained": sorted(set(TRAINED.findall(text))),                                 # by the zoo
         "trained_in_lesson": sorted(set(SAVED.findall(text)) - set(TRAINED.findall(text))),  # by the lesson's code
         "loaded_shipped": sorted(shipped),
@@ -126,6 +127,7 @@ def main(argv=None) -> int:
               f"the lesson trained: {', '.join(row['trained_in_lesson']) or 'nothing'}; "
               f"shipped models loaded: {len(row['loaded_shipped'])}"
               + (f"; STOPPED: {row['error']}" if row["error"] else ""), flush=True)
+        print("  code cells, seconds:", " ".join(f"{s:g}" for s in row["code_cell_seconds"]), flush=True)
         if args.write:
             print(f"wrote {write(args, argv, {path.name[:2]: rows[path.name[:2]]}).relative_to(ROOT)}", flush=True)
 

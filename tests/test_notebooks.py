@@ -1,11 +1,13 @@
 """Every lesson is committed clean and follows the skeleton of DESIGN.md (nbval runs them; this reads them)."""
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
 def _cells(path):
@@ -52,6 +54,24 @@ def test_follows_the_skeleton(path):
     assert setup.index("import helpers") < setup.find("import tensorflow") or "import tensorflow" not in setup, \
         "import helpers before TensorFlow"
     assert any(re.search(r"^assert ", c, re.M) for c in code), "a lesson proves itself with assertions"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_overview_gives_full_modes_time_as_benchmarks_lesson_times_measured_it(path):
+    """"Full mode takes about N minutes" in a lesson's overview is what ``lesson_times-full-mode.json`` holds."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import report
+
+    overview = " ".join("".join(_cells(path)[0]["source"]).split())      # one line: Markdown wraps anywhere
+    row = report.lesson_times("full").get("lessons", {}).get(path.name[:2])
+    if row is None or row.get("error"):                     # not timed: the overview must not quote a time
+        assert not re.search(r"Full mode takes (about|under)", overview), \
+            f"{path.name} quotes a full-mode time that benchmarks/lesson_times.py has not measured"
+        return
+    said = f"Full mode takes {report.full_mode_minutes(row['seconds'])}"
+    assert said in overview, (f"{path.name}: its overview should say \"{said}\" ({row['seconds']:.0f} s measured on "
+                              f"{row['measured']}, benchmarks/results/lesson_times-full-mode.json)")
+    assert "lesson_times-full-mode.json" in overview, "the overview links the measurement"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
