@@ -41,7 +41,6 @@ import tensorflow as tf
 
 from . import inputs
 
-NORMS = ("inf", "2")
 LOSSES = ("ce", "margin")
 _NORM_ALIASES = {"inf": "inf", "linf": "inf", "infinity": "inf", np.inf: "inf", float("inf"): "inf",
                  "2": "2", "l2": "2", 2: "2"}
@@ -63,8 +62,7 @@ def _validate(model, x, y, *, eps, norm="inf", steps=1, step_size=None, restarts
               targeted=False, caller="attack"):
     """Check an attack's arguments; return ``(x, y, norm)`` as tensors and a canonical norm name."""
     norm = norm_name(norm)
-    if not np.isfinite(eps) or eps < 0:
-        raise ValueError(f"eps must be a finite number >= 0 (in units of images in [0, 1]), got {eps}")
+    inputs.epsilon(eps, where=f"attacks.{caller}", norm=norm)
     if int(steps) != steps or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps}")
     if int(restarts) != restarts or restarts < 1:

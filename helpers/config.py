@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import inputs
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IMAGE_KEY = "image"
 LABEL_KEY = "label"
@@ -135,8 +137,10 @@ class HParams:
             raise ValueError(f"batch_size and epochs must be >= 1, got {self.batch_size} and {self.epochs}")
         if self.adv_grad_norm not in ("infinity", "l2", "l1"):
             raise ValueError(f"adv_grad_norm must be 'infinity', 'l2' or 'l1', got {self.adv_grad_norm!r}")
-        if self.adv_step_size < 0 or self.adv_multiplier < 0:
-            raise ValueError("adv_step_size and adv_multiplier must be >= 0")
+        if self.adv_multiplier < 0:
+            raise ValueError(f"adv_multiplier must be >= 0, got {self.adv_multiplier}")
+        inputs.epsilon(self.adv_step_size, where="HParams.adv_step_size",
+                       norm="inf" if self.adv_grad_norm == "infinity" else self.adv_grad_norm)
 
     def replace(self, **changes) -> "HParams":
         """A copy with some fields changed (the dataclass is frozen)."""

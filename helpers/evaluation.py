@@ -84,8 +84,7 @@ def _strongest_settings(eps, steps, restarts, losses, where: str) -> tuple:
     if not losses or len(set(losses)) != len(losses) or not set(losses) <= set(attacks.LOSSES):
         raise ValueError(f"evaluation.{where}: losses must be distinct names among {', '.join(attacks.LOSSES)}, "
                          f"got {losses!r}")
-    if not np.isfinite(eps) or eps <= 0:
-        raise ValueError(f"evaluation.{where}: eps must be > 0 (in units of images in [0, 1]), got {eps}")
+    eps = inputs.epsilon(eps, where=f"evaluation.{where}", positive=True)
     for name, value in (("steps", steps), ("restarts", restarts)):
         if int(value) != value or value < 1:
             raise ValueError(f"evaluation.{where}: {name} must be an integer >= 1, got {value}")
@@ -208,13 +207,6 @@ def threat_model(attack: Callable, n_images: int) -> str:
     return ", ".join(parts)
 
 
-def timed(fn: Callable, *args, **kwargs):
-    """``(result, seconds)`` of one call."""
-    start = time.perf_counter()
-    result = fn(*args, **kwargs)
-    return result, time.perf_counter() - start
-
-
 def loss_along_direction(model, x: np.ndarray, y: np.ndarray, direction: np.ndarray, steps) -> np.ndarray:
     """Mean cross-entropy of ``model`` at ``clip(x + t * direction, 0, 1)`` for each ``t`` in ``steps``.
 
@@ -309,6 +301,7 @@ def accuracy_vs_epsilon(models: dict, x: np.ndarray, y: np.ndarray, attack_facto
     clean accuracy. Columns: model, attack, eps, accuracy, images, threat_model.
     """
     x, y = _checked(x, y, "accuracy_vs_epsilon")
+    epsilons = [inputs.epsilon(e, where="evaluation.accuracy_vs_epsilon") for e in epsilons]
     rows = []
     total = len(models) * len(attack_factories) * len(epsilons)
     with progress_bar(total=total, desc="accuracy vs epsilon", disable=not progress) as bar:
@@ -363,6 +356,7 @@ def checklist(model, x: np.ndarray, y: np.ndarray, *, eps: float = 0.3, surrogat
     ``tolerance`` (fraction, default 2 points) absorbs sampling noise.
     """
     x, y = _checked(x, y, "checklist")
+    eps = inputs.epsilon(eps, where="evaluation.checklist", positive=True)
     tf.random.set_seed(seed)
     rng = np.random.default_rng(seed)
     pgd = functools.partial(attacks.pgd, eps=eps, steps=steps)

@@ -10,6 +10,8 @@ to fix it, instead of a wrong number, a NumPy broadcast, or a TensorFlow abort.
 - :func:`images_and_labels`: both, one label per image.
 - :func:`logits_model`: warns once per model that ends in a softmax
   (attacks and the training losses need logits).
+- :func:`epsilon`: an attack radius, >= 0, and at most 1 in L-inf (8 for
+  8/255 is refused with the fix).
 
 Each takes ``where``, the name of the calling function, for the message.
 """
@@ -93,6 +95,24 @@ def images_and_labels(x, y, *, where: str, y_optional: bool = False,
     if y is None and y_optional:
         return x_np, None
     return x_np, labels(y, len(x_np), where=where)
+
+
+def epsilon(eps, *, where: str, norm: str = "inf", positive: bool = False) -> float:
+    """An attack's radius checked once: a finite number >= 0 (> 0 if ``positive``), in the units of images in
+    [0, 1]. An L-inf radius (``norm`` "inf") above 1 is more than the whole pixel range: typing 8 for 8/255 is the
+    classic slip, and the message names that fix. An L2 radius may exceed 1 (the L2 norm of a 28x28 image does)."""
+    try:
+        value = float(eps)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: eps must be a number (in units of images in [0, 1]), got {eps!r}") from None
+    if not np.isfinite(value) or value < 0 or (positive and value == 0):
+        bound = "> 0" if positive else ">= 0"
+        raise ValueError(f"{where}: eps must be {bound} and finite (in units of images in [0, 1]), got {eps}")
+    if norm == "inf" and value > 1:
+        raise ValueError(f"{where}: an L-inf eps of {value:g} is more than the whole pixel range of images in "
+                         f"[0, 1], so the attack could replace the image. For a radius given in 0..255 pixel "
+                         f"steps, divide by 255: eps={value:g}/255 ({value / 255:.4f})")
+    return value
 
 
 _WARNED: set[int] = set()

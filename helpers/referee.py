@@ -40,10 +40,8 @@ def _checked(x, y, where: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _positive_eps(eps, where: str) -> float:
-    eps = float(eps)                # ART refuses NumPy floats
-    if not np.isfinite(eps) or eps <= 0:
-        raise ValueError(f"referee.{where}: eps must be > 0 (in units of images in [0, 1]), got {eps}")
-    return eps
+    """A Python float (ART refuses NumPy floats), checked by :func:`helpers.inputs.epsilon` (L-inf, > 0)."""
+    return inputs.epsilon(eps, where=f"referee.{where}", positive=True)
 
 
 def art_classifier(model, input_shape=(28, 28, 1), num_classes: int = 10):

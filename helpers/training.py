@@ -261,8 +261,10 @@ class AdversarialTrainer(tf.keras.Model):
         spec = METHODS[method]
         if not 0.0 <= mix <= 1.0:
             raise ValueError(f"mix is the weight of the adversarial loss and must be in [0, 1], got {mix}")
-        if eps < 0 or steps < 1 or warmup_steps < 0:
-            raise ValueError("eps must be >= 0, steps >= 1 and warmup_steps >= 0")
+        if steps < 1 or warmup_steps < 0:
+            raise ValueError(f"training.AdversarialTrainer: steps must be >= 1 and warmup_steps >= 0, got {steps} "
+                             f"and {warmup_steps}")
+        inputs.epsilon(eps, where="training.AdversarialTrainer", norm=attacks.norm_name(norm))
         self.base_model = base_model
         self.method, self.method_spec = method, spec
         self.eps, self.mix, self.warmup_steps = float(eps), float(mix), int(warmup_steps)
@@ -532,10 +534,10 @@ def adversarial_finetune(model: tf.keras.Model, images, labels, *, steps: int, b
     labels = inputs.labels(labels, len(images), where="training.adversarial_finetune")
     if steps < 1 or batch_size < 1 or evaluate_every < 1:
         raise ValueError("steps, batch_size and evaluate_every must be >= 1")
-    if len(images) != len(labels) or len(images) < batch_size:
-        raise ValueError(f"need as many labels as images and at least batch_size={batch_size} of them")
-    if eps < 0:
-        raise ValueError(f"eps must be >= 0, got {eps}")
+    if len(images) < batch_size:          # inputs.labels has checked one label per image
+        raise ValueError(f"training.adversarial_finetune: need at least batch_size={batch_size} images, "
+                         f"got {len(images)}")
+    eps = inputs.epsilon(eps, where="training.adversarial_finetune")
     optimizer = optimizer or tf.keras.optimizers.SGD(1e-3, momentum=0.9, nesterov=True)
     ce = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     variables = model.trainable_variables

@@ -639,7 +639,7 @@ register("pgd_at", Recipe(_adversarial(**_PGD_AT), "the base CNN, PGD adversaria
 
 def _train_distilled(hp: HParams, train_ds: tf.data.Dataset, verbose: int):
     x, y = data.load_normalized("train", verbose=False)
-    teacher, student, info = training.distill(lambda: models.build_base_model(hp), x, y, hp,
+    _, student, info = training.distill(lambda: models.build_base_model(hp), x, y, hp,
                                               temperature=_DISTILLED["temperature"], verbose=verbose)
     return student, info
 

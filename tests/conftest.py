@@ -39,10 +39,6 @@ def no_network(monkeypatch, tmp_path):
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds-empty"))
 
 
-def python_exe():
-    return sys.executable
-
-
 @pytest.fixture(scope="session")
 def base_model(tmp_path_factory):
     """The quick-mode base model from the zoo (trained once per test session, about 10 s)."""

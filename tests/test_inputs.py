@@ -119,3 +119,45 @@ def test_distill_names_bad_labels_before_training():
 
     with pytest.raises(ValueError, match="training.distill.*one-hot"):
         training.distill(models.build_base_model, x, np.eye(10)[y], config.hparams())
+
+
+# Every public entry that takes an L-inf radius, called with eps=8 (8 meant as 8/255): name -> call(model, x, y, eps).
+EPS_ENTRIES = {
+    "attacks.fgsm": lambda m, x, y, e: attacks.fgsm(m, x, y, eps=e),
+    "attacks.pgd": lambda m, x, y, e: attacks.pgd(m, x, y, eps=e, steps=2),
+    "evaluation.strongest_pgd": lambda m, x, y, e: evaluation.strongest_pgd(m, x, y, eps=e, steps=1, restarts=1,
+                                                                            progress=False),
+    "evaluation.checklist": lambda m, x, y, e: evaluation.checklist(m, x, y, eps=e, progress=False),
+    "evaluation.accuracy_vs_epsilon": lambda m, x, y, e: evaluation.accuracy_vs_epsilon(
+        {"m": m}, x, y, {"FGSM": lambda eps: functools.partial(attacks.fgsm, eps=eps)}, [0.0, e], progress=False),
+    "referee.robust_accuracy": lambda m, x, y, e: referee.robust_accuracy(m, x, y, eps=e),
+    "referee.square": lambda m, x, y, e: referee.square(m, x, y, eps=e),
+    "referee.autoattack": lambda m, x, y, e: referee.autoattack(m, x, y, eps=e),
+    "referee.apgd_survivors": lambda m, x, y, e: referee.apgd_survivors(m, x, y, eps=e),
+    "referee.apgd_targeted": lambda m, x, y, e: referee.apgd_targeted(m, x, y, eps=e),
+    "training.AdversarialTrainer": lambda m, x, y, e: training.AdversarialTrainer(m, method="pgd", eps=e),
+    "training.adversarial_finetune": lambda m, x, y, e: training.adversarial_finetune(m, x, y, steps=1, batch_size=2,
+                                                                                      eps=e, verbose=0),
+    "HParams.adv_step_size": lambda m, x, y, e: config.hparams().replace(adv_step_size=e),
+}
+
+
+@pytest.mark.parametrize("entry", list(EPS_ENTRIES))
+def test_an_linf_eps_above_1_is_refused_with_the_divide_by_255_fix(tiny, entry):
+    model, x, y = tiny
+    with pytest.raises(ValueError, match=r"L-inf eps of 8 is more than the whole pixel range.*eps=8/255 \(0\.0314\)") \
+            as caught:
+        EPS_ENTRIES[entry](model, x, y, 8)
+    assert str(caught.value).startswith(entry), str(caught.value)        # the message names the function
+    if not entry.startswith(("referee", "evaluation.checklist")):       # eps 1, the whole range, is allowed
+        EPS_ENTRIES[entry](model, x, y, 1.0)
+
+
+def test_an_l2_eps_above_1_is_a_radius_like_any_other(tiny):
+    model, x, y = tiny
+    x_adv = attacks.pgd(model, x, y, eps=2.0, norm="2", steps=2).numpy()
+    assert np.sqrt(((x_adv - x) ** 2).sum(axis=(1, 2, 3))).max() <= 2.0 + 1e-4
+    with pytest.raises(ValueError, match="eps must be >= 0 and finite"):
+        inputs.epsilon(-0.1, where="here")
+    with pytest.raises(ValueError, match="eps must be > 0 and finite"):
+        inputs.epsilon(0.0, where="here", positive=True)

@@ -1,4 +1,4 @@
-"""Every lesson is committed clean and follows the skeleton of DESIGN.md (nbval runs them; this reads them)."""
+"""Every lesson is committed clean and follows the skeleton in CONTRIBUTING.md (nbval runs them; this reads them)."""
 import json
 import re
 import sys
