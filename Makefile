@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab lab-solutions student book test test-unit test-notebooks test-browser clean-notebooks install models models-full browser hub
+.PHONY: lab lab-solutions student book test lint test-unit test-notebooks test-browser clean-notebooks install models models-full browser hub
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,8 +51,14 @@ browser:
 
 # Quick mode, on CPU: unit tests, then every notebook top to bottom (nbval), then what a person sees in a browser
 # (JupyterLab, the slides, the website; tests/browser) and a class on JupyterHub (tests/hub, as root).
-test: $(STAMP) browser
+test: $(STAMP) browser lint
 	ADVLAB_QUICK=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -v --durations=25 --junitxml=artifacts/test-report.xml
+
+# pyflakes and pycodestyle (ruff) on the package, tests, benchmarks, tools, experiments and lessons; and the
+# lessons in the form they are committed in (no outputs, canonical JSON; `make clean-notebooks` fixes that).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python tools/clean_notebooks.py --check notebooks/*.ipynb
 
 test-browser: $(STAMP) browser
 	ADVLAB_QUICK=1 $(BIN)/python -m pytest tests/browser -v
@@ -71,4 +77,4 @@ test-notebooks: $(STAMP)
 
 # Strip outputs before committing a notebook.
 clean-notebooks: $(STAMP)
-	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb
+	$(BIN)/python tools/clean_notebooks.py notebooks/*.ipynb

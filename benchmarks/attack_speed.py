@@ -12,8 +12,7 @@ far, so one run is enough for the ratio).
 import argparse
 import time
 
-import common  # noqa: I001  (first: it imports helpers, which must come before TensorFlow)
-import numpy as np
+import common  # first: it imports helpers, which must come before TensorFlow
 import tensorflow as tf
 from helpers import attacks, data, evaluation, referee, zoo
 
@@ -54,12 +53,10 @@ def main():
         return evaluation.attack_all(model, x[:n], y[:n], lambda m, xb, yb: attacks.pgd(
             m, xb, yb, eps=EPS, steps=STEPS, step_size=STEP), batch_size=BATCH, progress=False)
 
-    from art.attacks.evasion import ProjectedGradientDescent
-    art_attack = ProjectedGradientDescent(referee.art_classifier(model), norm=np.inf, eps=EPS, eps_step=STEP,
-                                          max_iter=STEPS, num_random_init=1, batch_size=BATCH, verbose=False)
+    art_attack = referee.pgd_attack(model, eps=EPS, step_size=STEP, steps=STEPS, restarts=1, batch_size=BATCH)
 
     def theirs(n=len(x)):
-        return art_attack.generate(x[:n], y=y[:n])
+        return art_attack(x[:n], y[:n])
 
     floor(batches[:1])  # warm-ups: trace and compile on one batch, so the timings are of the work alone
     ours(BATCH)

@@ -50,13 +50,12 @@ the parts' per-image records (each attack's images must end where the next part'
 """
 import argparse
 
-import common  # noqa: I001  (first: it imports helpers, which must come before TensorFlow)
+import common  # first: it imports helpers, which must come before TensorFlow
 
-import art
 import numpy as np
 from helpers import data, evaluation, referee, training, zoo
 
-import experiments.capstone  # noqa: E402  (importable from the repository root, which common puts on sys.path)
+import experiments.capstone  # importable from the repository root, which common puts on sys.path
 
 EPS = 0.3
 
@@ -205,7 +204,7 @@ def main():
     state = common.State(common.state_path(name), {
         "model": args.model, "cache_key": meta.get("cache_key"), "weights": common.weights_digest(model),
         "eps": EPS, "first_image": first}, fresh=args.fresh)
-    art_version = f"ART {art.__version__}"
+    art_version = f"ART {referee.art_version()}"
     plan = []              # (measure, images, settings, attack(x, y) -> record, threat model without the count)
     for loss, attack in evaluation.strongest_pgd_attacks(EPS).items():        # PGD-100x5, CE then margin
         measure = PGD_MEASURES[loss]
@@ -214,16 +213,16 @@ def main():
                      evaluation.threat_model(attack, 0).removesuffix(", 0 images")
                      + (", ce loss" if loss == "ce" else "")))
     plan.append((APGD, args.apgd_images,
-                 {"attack": "art AutoProjectedGradientDescent", "art": art.__version__, "eps": EPS,
+                 {"attack": "art AutoProjectedGradientDescent", "art": referee.art_version(), "eps": EPS,
                   "eps_step": 2 * EPS, "max_iter": 100, "restarts": 5, "losses": ["cross_entropy", "dlr"]},
                  lambda xs, ys: {"robust": referee.apgd_survivors(model, xs, ys, eps=EPS, restarts=5)},
                  f"L-inf eps {EPS}, {art_version}, first step 2 eps"))
     plan.append((AUTOATTACK, args.autoattack_images,
-                 {"attack": "art AutoAttack", "art": art.__version__, "eps": EPS, "eps_step": EPS / 4},
+                 {"attack": "art AutoAttack", "art": referee.art_version(), "eps": EPS, "eps_step": EPS / 4},
                  lambda xs, ys: autoattack_record(model, xs, ys, eps=EPS),
                  f"L-inf eps {EPS}, {art_version} AutoAttack defaults, first step eps/4"))
     plan.append((APGD_T, args.apgd_t_images,
-                 {"attack": "art AutoProjectedGradientDescent targeted", "art": art.__version__, "eps": EPS,
+                 {"attack": "art AutoProjectedGradientDescent targeted", "art": referee.art_version(), "eps": EPS,
                   "eps_step": 2 * EPS, "max_iter": 100, "restarts": 1, "targets": 9, "loss": "dlr",
                   "target_order": "highest clean logits"},
                  lambda xs, ys: referee.apgd_targeted(model, xs, ys, eps=EPS),

@@ -23,14 +23,14 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import helpers  # noqa: E402  (before TensorFlow)
-from helpers import compat, config, data  # noqa: E402
-import numpy as np  # noqa: E402
+import helpers  # noqa: F401  (before TensorFlow)
+from helpers import compat, config, data, referee
+import numpy as np
 
 PER_IMAGE_KEYS = ("robust", "first_broken_by", "broken_with_target", "first_image", "of")
 """A row's per-image keys: kept in the JSON, left out of the Markdown table."""
-CLEAN_MISCLASSIFIED = "clean-misclassified"
-"""``first_broken_by`` of an image the model got wrong before any attack."""
+CLEAN_MISCLASSIFIED = referee.CLEAN_MISCLASSIFIED
+"""``first_broken_by`` of an image the model got wrong before any attack (the referee's own mark)."""
 
 
 def environment() -> dict:
@@ -52,14 +52,15 @@ def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:
 
     By default every key of the rows but the per-image ones (:data:`PER_IMAGE_KEYS`).
     """
+    import report                  # benchmarks/report.py: the one Markdown table writer
+
     columns = columns or list(dict.fromkeys(k for r in rows for k in r if k not in PER_IMAGE_KEYS))
+
     def cell(v):
         if isinstance(v, dict):
             return ", ".join(f"{k} {cell(x)}" for k, x in v.items())
         return f"{v:.4g}" if isinstance(v, float) else str(v)
-    lines = ["| " + " | ".join(columns) + " |", "| " + " | ".join("---" for _ in columns) + " |"]
-    lines += ["| " + " | ".join(cell(r.get(c, "")) for c in columns) + " |" for r in rows]
-    return "\n".join(lines)
+    return report.markdown_table(columns, [[cell(r.get(c, "")) for c in columns] for r in rows]).rstrip("\n")
 
 
 def found_by_note(rows: list[dict]) -> str:
@@ -240,7 +241,8 @@ class State:
             out = attack(x[start:stop], y[start:stop])
             robust = np.asarray(out["robust"], dtype=bool)
             if robust.shape != (stop - start,):
-                raise ValueError(f"{measure!r}: the attack returned {robust.shape} robust flags for {stop - start} images")
+                raise ValueError(f"{measure!r}: the attack returned {robust.shape} robust flags for "
+                                 f"{stop - start} images")
             extras = {k: list(v) for k, v in out.items() if k != "robust"}
             for k, v in extras.items():
                 if len(v) != stop - start or len(record.get(k, [])) != start:

@@ -12,7 +12,7 @@ distortions (L0 pixels changed, L1, L2, L-inf) are means over the fooled ones.
 import argparse
 import functools
 
-import common  # noqa: I001  (first: it imports helpers, which must come before TensorFlow)
+import common  # first: it imports helpers, which must come before TensorFlow
 import pandas as pd
 from helpers import attacks, data, evaluation, zoo
 

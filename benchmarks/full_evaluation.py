@@ -22,7 +22,7 @@ import argparse
 import functools
 import time
 
-import common  # noqa: I001  (first: it imports helpers, which must come before TensorFlow)
+import common  # first: it imports helpers, which must come before TensorFlow
 import dataclasses
 
 import numpy as np

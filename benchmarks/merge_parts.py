@@ -26,7 +26,7 @@ import json
 import re
 from pathlib import Path
 
-import common  # noqa: I001  (first: it imports helpers, which must come before TensorFlow)
+import common  # first: it imports helpers, which must come before TensorFlow
 import numpy as np
 
 LISTS = ("first_broken_by", "broken_with_target")

@@ -279,11 +279,13 @@ def render_headline(results, not_kept, leaderboard) -> str:
 
 # The course's lessons: notebook stem -> what it teaches, in a line (the lessons' own first cells say more).
 LESSONS = {
-    "01_data_preparation": "MNIST offline or through `tensorflow_datasets`, pixels in [0, 1], batches, NSL's feature dicts",
+    "01_data_preparation": "MNIST offline or through `tensorflow_datasets`, pixels in [0, 1], batches, "
+                           "NSL's feature dicts",
     "02_base_model": "the NSL tutorial's CNN in three Keras APIs, trained and inspected",
     "03_adversarial_examples": "the input gradient, FGSM in five lines, PGD, targeted attacks",
     "04_adversarial_wrapper": "NSL's adversarial regularisation, and adversarial training written by hand, done right",
-    "05_robustness_evaluation": "why the tutorial's table misleads: transfer versus white-box attacks, the checklist, a referee",
+    "05_robustness_evaluation": "why the tutorial's table misleads: transfer versus white-box attacks, the checklist, "
+                                "a referee",
     "06_visualization": "adversarial digits, perturbations, gradients and the loss landscape, in pictures",
     "07_defensive_distillation": "gradient masking: distillation stops FGSM and PGD, not Carlini-Wagner or EAD",
     "08_batchnorm_pitfall": "why adversarial fine-tuning with BatchNormalization can stick at chance, and four fixes",
@@ -340,7 +342,8 @@ def render_lessons(results, not_kept, leaderboard) -> str:
                  f"course (`shipped_models/`), on 2 CPU cores (`benchmarks/lesson_times.py`, "
                  f"[benchmarks/results/lesson_times-full-mode.json](benchmarks/results/lesson_times-full-mode.json), "
                  f"measured {', '.join(measured)}); ‡: trains a model, by its own code (the lesson's subject) or "
-                 f"through the zoo (the JSON names them). {NOT_KEPT}: not timed that way yet: the first run, training every model, measured "
+                 f"through the zoo (the JSON names them). {NOT_KEPT}: not timed that way yet: the first run, "
+                 f"training every model, measured "
                  f"{not_kept['tables']['lesson_minutes_full']['measured']} and not kept as JSON, see "
                  "[benchmarks/README.md](benchmarks/README.md).") if measured else (
                  "Full: all of MNIST, training its models the first time, on 2 CPU cores "
@@ -420,7 +423,8 @@ def render_hub_capacity(results, not_kept, leaderboard) -> str:
               f"`ADVLAB_HUB_IDLE_KERNEL_S=600`) before the class.\n")
 
 
-RENDERERS = {"hub_capacity": render_hub_capacity, "lesson_numbers": render_lesson_numbers, "headline": render_headline, "lessons": render_lessons, "capstone": render_capstone, "autoattack_parts": render_autoattack_parts,
+RENDERERS = {"hub_capacity": render_hub_capacity, "lesson_numbers": render_lesson_numbers, "headline": render_headline,
+             "lessons": render_lessons, "capstone": render_capstone, "autoattack_parts": render_autoattack_parts,
              "square_gap": render_square_gap, "lessons_not_kept": render_lessons_not_kept,
              "benchmarks_not_kept": render_benchmarks_not_kept}
 

@@ -20,12 +20,11 @@ Writes ``artifacts/benchmarks/square_gap-<model>[-<tag>]-<mode>.json`` and ``.md
 import argparse
 import time
 
-import common  # noqa: I001  (first: it imports helpers, which must come before TensorFlow)
+import common  # first: it imports helpers, which must come before TensorFlow
 
-import art
 from helpers import data, evaluation, referee, training, zoo
 
-import experiments.capstone  # noqa: E402  (importable from the repository root, which common puts on sys.path)
+import experiments.capstone  # importable from the repository root, which common puts on sys.path
 
 EPS = 0.3
 
@@ -52,8 +51,8 @@ def measure(model, x, y, queries: int, restarts: int, label: str) -> list[dict]:
         kept_count = 0
     rows.append({"model": label, "measure": f"strongest PGD, then ART Square-{queries}x{restarts} on what it leaves",
                  "value": kept_count / len(x), "images": len(x),
-                 "threat model": f"L-inf eps {EPS}, ART {art.__version__} Square, {queries} queries, {restarts} restart(s), "
-                                 "p_init 0.8",
+                 "threat model": f"L-inf eps {EPS}, ART {referee.art_version()} Square, {queries} queries, "
+                                 f"{restarts} restart(s), p_init 0.8",
                  "seconds": round(time.perf_counter() - start, 1)})
     return rows
 

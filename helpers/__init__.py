@@ -12,8 +12,8 @@ imported as ``from helpers import data, models, zoo, ...``. One job per module:
 - ``exercises``, ``explorer``, ``batchnorm``: lesson-specific checks and tools;
 - ``attacks``, ``data``, ``models``, ``plotting``, ``inputs``: the ground floor; ``config``, ``compat``: settings.
 """
-from . import compat  # noqa: F401  (must come first: sets up TensorFlow)
-from . import config  # noqa: F401
+from . import compat  # must come first: sets up TensorFlow
+from . import config
 
 __all__ = ["compat", "config", "setup"]
 

@@ -36,6 +36,8 @@ adversarial examples" (2018).
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import tensorflow as tf
 
@@ -133,7 +135,7 @@ def project(x_adv: tf.Tensor, x: tf.Tensor, eps, norm: str) -> tf.Tensor:
     return tf.clip_by_value(x + delta, 0.0, 1.0)
 
 
-def random_start(x: tf.Tensor, eps, norm: str, seed=None) -> tf.Tensor:
+def random_point(x: tf.Tensor, eps, norm: str, seed=None) -> tf.Tensor:
     """A uniformly random point of the eps-ball around ``x`` (clipped to [0, 1])."""
     if norm == "inf":
         noise = tf.random.uniform(tf.shape(x), -eps, eps, dtype=x.dtype, seed=seed)
@@ -198,17 +200,17 @@ def input_gradient(model, x: tf.Tensor, y: tf.Tensor, loss: str = "ce", targeted
 
 
 def pgd_graph(model, x, y, eps, step_size, steps, norm: str, loss: str = "ce", targeted: bool = False,
-              rand_init: bool = True, training: bool = False, x_start=None):
+              random_start: bool = True, training: bool = False, x_start=None):
     """The PGD loop, graph-safe and unvalidated: for attacks and for adversarial training steps.
 
     ``steps`` may be a tensor. Starts from ``x_start`` when given (a point of the eps-ball around ``x``,
-    e.g. :func:`random_blocks`), else from :func:`random_start` or ``x`` (``rand_init``).
+    e.g. :func:`random_blocks`), else from :func:`random_point` (``random_start``) or ``x``.
     Returns the last iterate (batch like ``x``).
     """
     if x_start is not None:
         x_adv = x_start
     else:
-        x_adv = random_start(x, eps, norm) if rand_init else tf.identity(x)
+        x_adv = random_point(x, eps, norm) if random_start else tf.identity(x)
 
     def step(i, x_adv):
         _, grad = input_gradient(model, x_adv, y, loss, targeted, training)
@@ -221,8 +223,8 @@ def pgd_graph(model, x, y, eps, step_size, steps, norm: str, loss: str = "ce", t
 
 
 @tf.function(reduce_retracing=True)
-def _pgd_compiled(model, x, y, eps, step_size, steps, norm, loss, targeted, rand_init):
-    x_adv = pgd_graph(model, x, y, eps, step_size, steps, norm, loss, targeted, rand_init)
+def _pgd_compiled(model, x, y, eps, step_size, steps, norm, loss, targeted, random_start):
+    x_adv = pgd_graph(model, x, y, eps, step_size, steps, norm, loss, targeted, random_start)
     logits = model(x_adv, training=False)
     objective = attack_objective(logits, y, loss, targeted)
     prediction = tf.argmax(logits, axis=-1)
@@ -252,14 +254,15 @@ def fgsm(model, x, y=None, *, eps: float, norm="inf", loss: str = "ce", targeted
 
 
 def pgd(model, x, y=None, *, eps: float, steps: int = 40, step_size: float | None = None, norm="inf",
-        restarts: int = 1, random_init: bool = True, loss: str = "ce", targeted: bool = False,
-        seed: int | None = None) -> tf.Tensor:
+        restarts: int = 1, random_start: bool = True, loss: str = "ce", targeted: bool = False,
+        seed: int | None = None, random_init: bool | None = None) -> tf.Tensor:
     """Projected gradient descent (Madry et al. 2018).
 
     ``steps`` steps of size ``step_size`` (default ``2.5 * eps / steps``,
     Madry et al.'s choice) along sign(grad) (L-infinity) or the normalised
     gradient (L2), each followed by projection onto the eps-ball and [0, 1].
-    ``random_init`` starts from a uniform random point of the ball. With
+    ``random_start`` starts from a uniform random point of the ball (``random_init``, its old name, still
+    works this release, with a warning). With
     ``restarts > 1`` the attack is run again from new random starts and, per
     example, keeps the first restart that fools the model (for untargeted
     attacks: any wrong class; targeted: the target), or else the one with
@@ -267,16 +270,20 @@ def pgd(model, x, y=None, *, eps: float, steps: int = 40, step_size: float | Non
     restarts cost little on a weak model. ``loss="margin"`` uses the Carlini–Wagner margin on
     logits instead of cross-entropy (stronger when the softmax saturates).
     """
+    if random_init is not None:
+        warnings.warn("attacks.pgd: random_init is now called random_start (the same flag in every helper); "
+                      "random_init will go in the next release", FutureWarning, stacklevel=2)
+        random_start = random_init
     x_t, y_t, norm = _validate(model, x, y, eps=eps, norm=norm, steps=steps, step_size=step_size,
                                restarts=restarts, loss=loss, targeted=targeted, caller="pgd")
     if step_size is None:
         step_size = 2.5 * eps / steps
     if seed is not None:
         tf.random.set_seed(seed)
-    if restarts > 1 and not random_init:
-        raise ValueError("restarts > 1 need random_init=True (without it every restart is the same)")
+    if restarts > 1 and not random_start:
+        raise ValueError("attacks.pgd: restarts > 1 need random_start=True (without it every restart is the same)")
     args = (tf.constant(eps, tf.float32), tf.constant(step_size, tf.float32), tf.constant(steps, tf.int32),
-            norm, loss, bool(targeted), bool(random_init))
+            norm, loss, bool(targeted), bool(random_start))
     best, best_obj, best_success = _pgd_compiled(model, x_t, y_t, *args)
     for _ in range(restarts - 1):
         # Restart only the examples no restart has fooled yet: the result is the same, the cost falls with them.

@@ -66,7 +66,7 @@ def _native_stderr_silenced():
 
 
 with _native_stderr_silenced():
-    import tensorflow as tf  # noqa: E402  (must follow the environment set-up)
+    import tensorflow as tf  # must follow the environment set-up
 
     _GPUS = [d.name for d in tf.config.list_physical_devices("GPU")]   # CUDA's probe logs here, once
 
@@ -82,7 +82,7 @@ class _ModeKeys:
 def _install_estimator_placeholder() -> None:
     """Give ``tf.estimator`` a placeholder module with ``ModeKeys`` if TensorFlow lacks it."""
     try:
-        tf.estimator.ModeKeys  # noqa: B018  (a real Estimator API is present: keep it)
+        tf.estimator.ModeKeys  # a real Estimator API is present: keep it
         return
     except AttributeError:
         pass

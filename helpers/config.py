@@ -117,7 +117,7 @@ class HParams:
     """
 
     input_shape: tuple[int, int, int] = (28, 28, 1)
-    num_classes: int = 10
+    num_classes: int = inputs.NUM_CLASSES
     conv_filters: tuple[int, ...] = (32, 64, 64)
     kernel_size: tuple[int, int] = (3, 3)
     pool_size: tuple[int, int] = (2, 2)

@@ -37,10 +37,10 @@ import tensorflow as tf
 
 from . import config
 from .config import IMAGE_KEY, LABEL_KEY
+from .inputs import NUM_CLASSES
 
 SPLITS = ("train", "test")
 SOURCES = ("auto", "local", "tfds", "sample")
-NUM_CLASSES = 10
 SAMPLE_PATH = Path(__file__).resolve().parent / "sample_data" / "mnist_sample.npz"
 # The four IDX files of the MNIST distribution, by split (images, labels).
 IDX_FILES = {

@@ -333,8 +333,8 @@ def checklist(model, x: np.ndarray, y: np.ndarray, *, eps: float = 0.3, surrogat
     """Sanity checks of a robustness evaluation, after Carlini et al. (2019) "On Evaluating Adversarial Robustness".
 
     Runs on any model (L-inf, budget ``eps``) and returns one row per check
-    (index ``#``, 1 to 7, in the order below) with ``passed`` and the numbers behind it. A failed check means the attack,
-    not the model, is the weak point: typically **gradient masking**, and
+    (index ``#``, 1 to 7, in the order below) with ``passed`` and the numbers behind it. A failed check means the
+    attack, not the model, is the weak point: typically **gradient masking**, and
     the row's ``flags_masking`` says so.
 
     1. Iterative attacks beat single-step ones: PGD accuracy <= FGSM accuracy.

@@ -286,7 +286,7 @@ def tiny_model() -> tf.keras.Model:
         tf.keras.layers.Conv2D(8, 3, activation="relu", kernel_initializer=init(seed=1)),
         tf.keras.layers.MaxPooling2D(2),
         tf.keras.layers.Flatten(),
-        tf.keras.layers.Dense(10, kernel_initializer=init(seed=2)),
+        tf.keras.layers.Dense(data.NUM_CLASSES, kernel_initializer=init(seed=2)),
     ], name="exercise_cnn")
     model.compile(tf.keras.optimizers.Adam(3e-3), tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x, y, epochs=2, batch_size=64, shuffle=False, verbose=0)
@@ -374,7 +374,7 @@ def check_accuracy(accuracy_by_hand) -> Checked:
     return _ok("accuracy_by_hand agrees with argmax(logits) == y on 300 test images and two control cases")
 
 
-# --------------------------------------------------------------------------- 03: FGSM, the smallest epsilon, targeted PGD
+# ----------------------------------------------------------------- 03: FGSM, the smallest epsilon, targeted PGD
 
 @_check
 def check_fgsm(my_fgsm) -> Checked:
@@ -400,7 +400,8 @@ def check_fgsm(my_fgsm) -> Checked:
         full = np.abs(np.abs(ref_delta) - eps) < 1e-5          # pixels FGSM moves by the full eps (not clipped)
         if np.mean(np.abs(delta[full]) < eps - 1e-4) > 0.05:
             _fail(name, "your perturbation is not eps * sign(gradient): some pixels moved by less than eps. "
-                        "Did you add the gradient itself (the mistake of the GradientTape article this course started from) instead of its sign?")
+                        "Did you add the gradient itself (the mistake of the GradientTape article this course "
+                        "started from) instead of its sign?")
         if not np.allclose(got, reference, atol=1e-5):
             _fail(name, "your images differ from FGSM's where a pixel would leave [0, 1]: clip after the step")
     return _ok("my_fgsm matches FGSM (eps * sign of the input gradient, clipped to [0, 1]) at eps 0.1 and 0.25 "
@@ -456,7 +457,7 @@ def check_targeted_pgd(my_targeted_pgd) -> Checked:
     target = ((y + 3) % 10).astype(np.int64)
     eps, steps, step_size = 0.2, 10, 0.05
     reference = attacks.pgd(model, x, target, eps=eps, steps=steps, step_size=step_size, targeted=True,
-                            random_init=False).numpy()
+                            random_start=False).numpy()
     got = _array(name, _call(name, my_targeted_pgd, model, x.copy(), target.copy(), eps, steps, step_size),
                  "the attacked images").astype(np.float32)
     _check_images(name, got, x, eps)
@@ -504,7 +505,8 @@ def check_adversarial_loss(adversarial_loss) -> Checked:
         wrong = {
             "the weights are swapped: mix multiplies the loss on the *adversarial* images":
                 _mixed(model, x, y, x_adv, 1 - mix),
-            "your adversarial images use the raw gradient instead of its sign (the mistake of the GradientTape article this course started from)":
+            "your adversarial images use the raw gradient instead of its sign (the mistake of the GradientTape "
+            "article this course started from)":
                 _mixed(model, x, y, x_raw, mix),
             "only the adversarial loss is there: add (1 - mix) times the clean loss": _mixed(model, x, y, x_adv, 1),
             "only the clean loss is there: the adversarial images are missing": _mixed(model, x, y, x_adv, 0),
@@ -532,7 +534,7 @@ def check_worst_case(worst_case_accuracy) -> Checked:
     x, y = _sample("test", 200)
     real = {"FGSM": _predict(model, attacks.fgsm(model, x, y, eps=0.05).numpy()) == y,
             "PGD margin": _predict(model, attacks.pgd(model, x, y, eps=0.05, steps=5, loss="margin",
-                                                      random_init=False).numpy()) == y,
+                                                      random_start=False).numpy()) == y,
             "noise": _predict(model, np.clip(x + np.random.default_rng(0).choice([-0.05, 0.05], x.shape),
                                              0, 1).astype(np.float32)) == y}
     toy = {"attack A": np.array([True, True, False, False]), "attack B": np.array([False, True, True, True])}
@@ -740,7 +742,7 @@ def check_trades_kl(trades_kl) -> Checked:
     model = tiny_model()
     x, y = _sample("test", 64)
     clean = model(x).numpy().astype(np.float64)
-    adv = model(attacks.pgd(model, x, y, eps=0.1, steps=5, random_init=False).numpy()).numpy().astype(np.float64)
+    adv = model(attacks.pgd(model, x, y, eps=0.1, steps=5, random_start=False).numpy()).numpy().astype(np.float64)
 
     def log_softmax(z):
         z = z - z.max(axis=1, keepdims=True)

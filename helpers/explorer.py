@@ -20,12 +20,16 @@ from __future__ import annotations
 import base64
 import functools
 import io
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
 
 from . import attacks, inputs, plotting
+
+if TYPE_CHECKING:                  # ipywidgets is imported when the controls are built, not before
+    import ipywidgets as widgets
 
 DEFAULT_ATTACKS = {
     "FGSM": attacks.fgsm,
@@ -141,7 +145,8 @@ class AttackExplorer:
             bars = ax.barh(rows - 0.2 + 0.4 * offset, confidence, height=0.38, label=when,
                            **plotting.PAIR_STYLE[when])
             for bar, name, s, p in zip(bars, names, said, confidence):
-                note = f"says {s} ({p:.0%})" + ("" if s == label else f", true {label}: {probabilities[name][label]:.0%}")
+                true = "" if s == label else f", true {label}: {probabilities[name][label]:.0%}"
+                note = f"says {s} ({p:.0%}){true}"
                 ax.text(p + 0.02, bar.get_y() + bar.get_height() / 2, note, va="center", fontsize=11)
         ax.set_yticks(rows, [f"{n}{' (source)' if n == self.source else ''}" for n in names])
         ax.invert_yaxis()

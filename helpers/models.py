@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from . import config
 from .config import IMAGE_KEY, HParams
+from .inputs import NUM_CLASSES
 
 
 def build_base_model(hparams: HParams | None = None, name: str = "base_cnn") -> tf.keras.Model:
@@ -102,7 +103,7 @@ def build_capstone_cnn(width: int = 1, name: str | None = None) -> tf.keras.Mode
     x = layers.Conv2D(16 * width, 4, 2, padding="same", activation="relu")(inputs)
     x = layers.Conv2D(32 * width, 4, 2, padding="same", activation="relu")(x)
     x = layers.Dense(100 * width, activation="relu")(layers.Flatten()(x))
-    logits = layers.Dense(10, name="logits")(x)
+    logits = layers.Dense(NUM_CLASSES, name="logits")(x)
     return tf.keras.Model(inputs, logits, name=name or f"capstone_cnn_w{width}")
 
 
@@ -147,7 +148,7 @@ def build_trades_cnn(name: str | None = None, activation: str = "relu", dropout:
     if dropout:
         x = layers.Dropout(dropout)(x)
     x = layers.Dense(units, activation=activation)(x)
-    logits = layers.Dense(10, name="logits")(x)
+    logits = layers.Dense(NUM_CLASSES, name="logits")(x)
     return tf.keras.Model(inputs, logits, name=name or "trades_small_cnn")
 
 
@@ -197,7 +198,7 @@ def build_small_resnet(*, normalization: str | None = "batch", momentum: float =
         shortcut = x if stride == 1 else norm(layers.Conv2D(width, 1, stride, use_bias=use_bias)(x))
         x = layers.ReLU()(layers.Add()([y, shortcut]))
     x = layers.GlobalAveragePooling2D()(x)
-    logits = layers.Dense(10, name="logits")(x)
+    logits = layers.Dense(NUM_CLASSES, name="logits")(x)
     default = {"batch": "resnet_bn", "group": "resnet_gn", None: "resnet_plain"}[normalization]
     return tf.keras.Model(inputs, logits, name=name or default)
 

@@ -85,8 +85,8 @@ def image_grid(images, titles=None, ncols: int = 8, size: float = 1.6, cmap: str
     nrows = -(-n // ncols)
     lines = max((str(t).count("\n") + 1 for t in titles), default=0) if titles is not None else 0
     # each row: the digit, and room for its title's lines (10 pt is about 0.19 inch a line), so none overlaps
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, nrows * (size + 0.19 * lines) + (0.4 if suptitle else 0)),
-                             squeeze=False)
+    height = nrows * (size + 0.19 * lines) + (0.4 if suptitle else 0)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, height), squeeze=False)
     vmax = 255 if images.dtype == np.uint8 else 1.0
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
@@ -102,7 +102,7 @@ def image_grid(images, titles=None, ncols: int = 8, size: float = 1.6, cmap: str
     return fig
 
 
-def label_histogram(labels_by_split: dict, num_classes: int = 10):
+def label_histogram(labels_by_split: dict, num_classes: int = inputs.NUM_CLASSES):
     """Bars of how many examples each digit has, one colour per split (``{"train": labels, ...}``)."""
     fig, ax = plt.subplots(figsize=(7, 3.4), layout="constrained")
     width = 0.8 / max(1, len(labels_by_split))

@@ -3,7 +3,8 @@
 ``make models`` runs it for quick mode (about 10 minutes on a 2-core CPU), ``make models-full`` for both
 modes (hours: full MNIST, set ``ADVLAB_DATA_DIR``) and then ``--ship``: it rewrites ``shipped_models/``, the
 full-mode models the course ships (weights only) and their table. Models already saved are skipped, so it
-can be stopped and started again. Set ``ADVLAB_ARTIFACTS`` to the folder the class will read (see README, "Teaching a class").
+can be stopped and started again. Set ``ADVLAB_ARTIFACTS`` to the folder the class will read (see README,
+"Teaching a class").
 """
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ def _defaults(kwargs: dict) -> None:
     kwargs.setdefault("leave", True)
 
 
-class tqdm_class(_text_tqdm):  # noqa: N801  (tqdm's own naming: a class handed to code that wants one)
+class tqdm_class(_text_tqdm):  # tqdm's own naming: a class handed to code that wants one
     """:func:`bar`'s defaults as a class, for code that takes a ``tqdm_class`` (tqdm's Keras callback)."""
 
     def __init__(self, *args, **kwargs):

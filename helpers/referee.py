@@ -44,7 +44,35 @@ def _positive_eps(eps, where: str) -> float:
     return inputs.epsilon(eps, where=f"referee.{where}", positive=True)
 
 
-def art_classifier(model, input_shape=(28, 28, 1), num_classes: int = 10):
+def art_version() -> str:
+    """The version of the Adversarial Robustness Toolbox that referees (for a result's threat model)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import art
+    return art.__version__
+
+
+def pgd_attack(model, *, eps: float, step_size: float, steps: int, restarts: int = 1, batch_size: int = 500):
+    """ART's own L-inf PGD, built once, as ``attack(x, y) -> x_adv`` (NumPy in, NumPy out).
+
+    ``x``: float32 images (n, 28, 28, 1) in [0, 1]; ``y``: int labels (n,). ``eps`` and ``step_size`` in
+    those units; ``restarts`` random starts (0: start at ``x``). For timing ART against
+    :func:`helpers.attacks.pgd` (``benchmarks/attack_speed.py``) with the same settings.
+    """
+    eps = _positive_eps(eps, "pgd_attack")
+    runner = _evasion().ProjectedGradientDescent(art_classifier(model), norm=np.inf, eps=eps,
+                                                 eps_step=float(step_size), max_iter=int(steps),
+                                                 num_random_init=int(restarts), batch_size=int(batch_size),
+                                                 verbose=False)
+
+    def attack(x, y):
+        x, y = _checked(x, y, "pgd_attack")
+        return runner.generate(x, y=y)
+
+    return attack
+
+
+def art_classifier(model, input_shape=(28, 28, 1), num_classes: int = inputs.NUM_CLASSES):
     """The model wrapped as the Adversarial Robustness Toolbox's ``TensorFlowV2Classifier``.
 
     ``model`` maps float32 images ``input_shape`` in [0, 1] to logits (batch, ``num_classes``). The
@@ -96,8 +124,8 @@ def robust_accuracy(model, x: np.ndarray, y: np.ndarray, *, eps: float, attack: 
     if attack == "apgd":
         x_adv = x
         correct = np.ones(len(x), bool)
-        for loss in progress_bar(("cross_entropy", "difference_logits_ratio"), desc="ART Auto-PGD (CE, DLR)", unit="loss",
-                         disable=not progress):
+        for loss in progress_bar(("cross_entropy", "difference_logits_ratio"), desc="ART Auto-PGD (CE, DLR)",
+                                 unit="loss", disable=not progress):
             runner = evasion.AutoProjectedGradientDescent(classifier, norm=np.inf, eps=eps, eps_step=2 * eps,
                                                           max_iter=max_iter, nb_random_init=restarts,
                                                           batch_size=batch_size, loss_type=loss, verbose=False)
@@ -240,7 +268,7 @@ def apgd_targeted(model, x: np.ndarray, y: np.ndarray, *, eps: float, targets: i
     if int(targets) != targets or not 1 <= targets <= 9:
         raise ValueError(f"referee.apgd_targeted: targets must be 1..9 (classes other than the label), got {targets}")
     logits = np.concatenate([model(x[i:i + batch_size], training=False).numpy() for i in range(0, len(x), batch_size)]
-                            or [np.zeros((0, 10), np.float32)])
+                            or [np.zeros((0, inputs.NUM_CLASSES), np.float32)])
     order = np.argsort(-logits, axis=1, kind="stable")
     others = np.array([[c for c in row if c != label][:targets] for row, label in zip(order, y)],
                       dtype=int).reshape(len(x), int(targets))

@@ -418,7 +418,7 @@ def _sign_gradient_attack(trainer, x, y, eps, step, *, random_start: bool):
         return attacks.pgd_graph(trainer.base_model, x, y, eps, step, trainer.steps, trainer.norm,
                                  training=trainer.attack_training_mode, x_start=attacks.random_blocks(x, eps))
     return attacks.pgd_graph(trainer.base_model, x, y, eps, step, trainer.steps, trainer.norm,
-                             rand_init=random_start, training=trainer.attack_training_mode)
+                             random_start=random_start, training=trainer.attack_training_mode)
 
 
 def _noisy_start_attack(trainer, x, y, eps, step, *, labels: bool):
@@ -509,7 +509,7 @@ def adversarial_finetune(model: tf.keras.Model, images, labels, *, steps: int, b
                          eps: float = 0.01, adversarial: bool = True, attack_training_mode: bool = False,
                          loss_training_mode: bool = False, optimizer: tf.keras.optimizers.Optimizer | None = None,
                          evaluate_every: int = 25, monitor=None, seed: int = 0, verbose: int = 1):
-    """Fine-tune ``model`` for ``steps`` optimiser steps with the BatchNormalization Q&A's FGSM adversarial loss; returns a DataFrame.
+    """Fine-tune ``model`` for ``steps`` optimiser steps with the BatchNormalization Q&A's FGSM loss; a DataFrame.
 
     Each step, on a batch of ``batch_size`` images (float32 (n, 28, 28, 1) in
     [0, 1]; int labels (n,)), shuffled every epoch with ``seed``:
@@ -545,7 +545,7 @@ def adversarial_finetune(model: tf.keras.Model, images, labels, *, steps: int, b
     @tf.function
     def train_step(x, y):
         if adversarial:
-            x_adv = attacks.pgd_graph(model, x, y, eps, eps, 1, "inf", rand_init=False,
+            x_adv = attacks.pgd_graph(model, x, y, eps, eps, 1, "inf", random_start=False,
                                       training=attack_training_mode)
         with tf.GradientTape() as tape:
             loss = ce(y, model(x, training=True))

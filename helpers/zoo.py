@@ -274,7 +274,7 @@ def ship(name: str, folder: Path | None = None) -> dict:
         if own_domain:
             return clean_accuracy(m, x, y), None
         x_few, y_few = x[:SHIP_ROBUST_IMAGES], y[:SHIP_ROBUST_IMAGES]
-        adversarial = attacks.pgd(m, x_few, y_few, eps=eps, steps=SHIP_STEPS, random_init=False)
+        adversarial = attacks.pgd(m, x_few, y_few, eps=eps, steps=SHIP_STEPS, random_start=False)
         return evaluation.accuracy(m, x, y), evaluation.accuracy(m, adversarial.numpy(), y_few)
 
     def moved(a, b):
@@ -682,15 +682,17 @@ def _pretrained_resnet(normalization: str):
     return train
 
 
-_PRETRAIN_EPOCHS = lambda h: h.replace(epochs=2)
+def _pretrain_epochs(h):
+    return h.replace(epochs=2)
+
 register("resnet_source", Recipe(_pretrained_resnet("batch"), "a small ResNet with BatchNormalization "
                                  f"(momentum 0.99), trained on low-contrast digits {SOURCE_CONTRAST} * (x - 0.5) "
                                  "for 2 epochs: "
-                                 "lesson 08's stand-in for an ImageNet-pretrained network", hparams=_PRETRAIN_EPOCHS,
+                                 "lesson 08's stand-in for an ImageNet-pretrained network", hparams=_pretrain_epochs,
                                  settings={"normalization": "batch", "contrast": SOURCE_CONTRAST}))
 register("resnet_gn_source", Recipe(_pretrained_resnet("group"), "the same small ResNet with GroupNormalization "
                                     "(4 groups) instead of BatchNormalization, trained the same way",
-                                    hparams=_PRETRAIN_EPOCHS,
+                                    hparams=_pretrain_epochs,
                                     settings={"normalization": "group", "contrast": SOURCE_CONTRAST}))
 
 

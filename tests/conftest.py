@@ -14,7 +14,7 @@ from lesson_runs import ARTIFACTS, LESSONS, REPO, code_sha1, executed_lesson, qu
 os.environ["ADVLAB_QUICK"] = "1"
 os.environ.pop("ADVLAB_DATA_DIR", None)     # the tests run on the sample (lesson_runs.FULL_DATA_DIR kept it)
 
-import helpers  # noqa: E402,F401  (before TensorFlow, as in every notebook)
+import helpers  # noqa: F401  (before TensorFlow, as in every notebook)
 
 
 @pytest.fixture(autouse=True)

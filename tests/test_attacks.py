@@ -57,7 +57,7 @@ def test_pgd_accuracy_matches_the_adversarial_robustness_toolbox(base_model, tes
     classifier = referee.art_classifier(base_model)
     theirs = ProjectedGradientDescent(classifier, norm=np.inf, eps=0.1, eps_step=0.01, max_iter=40,
                                       num_random_init=0, batch_size=500, verbose=False).generate(x, y=y)
-    ours = attacks.pgd(base_model, x, y, eps=0.1, steps=40, step_size=0.01, random_init=False).numpy()
+    ours = attacks.pgd(base_model, x, y, eps=0.1, steps=40, step_size=0.01, random_start=False).numpy()
     acc_theirs, acc_ours = evaluation.accuracy(base_model, theirs, y), evaluation.accuracy(base_model, ours, y)
     assert abs(acc_theirs - acc_ours) <= 0.01, (acc_ours, acc_theirs)
     assert acc_ours < evaluation.accuracy(base_model, x, y) - 0.1  # the attack bites
@@ -103,6 +103,13 @@ def test_margin_is_the_carlini_wagner_margin():
     np.testing.assert_allclose(attacks.margin(logits, tf.constant([0, 2], tf.int64)).numpy(), [4.0, 4.0])
 
 
+def test_the_old_name_random_init_still_works_this_release_and_says_so(base_model, test_batch):
+    x, y = test_batch[0][:16], test_batch[1][:16]
+    with pytest.warns(FutureWarning, match="random_init is now called random_start"):
+        old = attacks.pgd(base_model, x, y, eps=0.1, steps=3, random_init=False).numpy()
+    np.testing.assert_array_equal(old, attacks.pgd(base_model, x, y, eps=0.1, steps=3, random_start=False).numpy())
+
+
 def test_eps_zero_changes_nothing(base_model, test_batch):
     x, y = test_batch[0][:16], test_batch[1][:16]
     np.testing.assert_array_equal(attacks.pgd(base_model, x, y, eps=0.0, steps=3).numpy(), x)
@@ -115,7 +122,7 @@ def test_eps_zero_changes_nothing(base_model, test_batch):
     ({"eps": 0.1, "restarts": 0}, "restarts must be"),
     ({"eps": 0.1, "loss": "hinge"}, "unknown loss"),
     ({"eps": 0.1, "step_size": -1.0}, "step_size"),
-    ({"eps": 0.1, "restarts": 3, "random_init": False}, "random_init"),
+    ({"eps": 0.1, "restarts": 3, "random_start": False}, "random_start=True"),
 ])
 def test_bad_arguments_are_refused(base_model, test_batch, kwargs, message):
     x, y = test_batch[0][:4], test_batch[1][:4]

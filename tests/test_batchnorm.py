@@ -167,7 +167,8 @@ def test_watch_reports_both_modes_and_drift_without_changing_the_statistics():
     y = np.arange(40) % 10
     before = [w.numpy().copy() for w in model.weights]
     row = batchnorm.watch(model, x, y)
-    assert set(row) == {"inference_accuracy", "training_mode_accuracy", "variance_ratio", "mean_shift", "finite_weights"}
+    assert set(row) == {"inference_accuracy", "training_mode_accuracy", "variance_ratio", "mean_shift",
+                        "finite_weights"}
     assert 0 <= row["inference_accuracy"] <= 1 and row["finite_weights"] is True
     expected = np.mean(np.argmax(model(x, training=False).numpy(), -1) == y)
     assert row["inference_accuracy"] == pytest.approx(expected)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-import merge_parts  # noqa: E402
+import merge_parts
 
 
 def _part(first, images, aa_survivors, pgd_survivors, seconds=10.0, model="m", clean=0.99):
@@ -140,13 +140,14 @@ def test_kept_results_are_full_mode_runs_on_full_mnist_with_their_table(path):
 def test_notebook_times_sums_cells_per_notebook_and_flags_a_lesson_over_the_class_budget(tmp_path, capsys):
     import notebook_times
 
-    cases = [("notebooks/01_data_preparation.ipynb", "Cell 1", 2.0), ("notebooks/01_data_preparation.ipynb", "Cell 4", 7.5),
+    cases = [("notebooks/01_data_preparation.ipynb", "Cell 1", 2.0),
+             ("notebooks/01_data_preparation.ipynb", "Cell 4", 7.5),
              ("notebooks/08_batchnorm_pitfall.ipynb", "Cell 3", 30.0),
              ("notebooks/08_batchnorm_pitfall.ipynb", "Cell 9", 75.0),
              ("tests.test_data", "test_sample", 4.0)]
     report = tmp_path / "report.xml"
-    report.write_text("<testsuites><testsuite>" + "".join(
-        f'<testcase classname="{cls}" name="{name}" time="{t}"/>' for cls, name, t in cases) + "</testsuite></testsuites>")
+    testcases = "".join(f'<testcase classname="{cls}" name="{name}" time="{t}"/>' for cls, name, t in cases)
+    report.write_text("<testsuites><testsuite>" + testcases + "</testsuite></testsuites>")
     rows = notebook_times.cells(report)
     assert rows["01_data_preparation"] == {"seconds": 9.5, "longest": 7.5, "longest_name": "Cell 4"}
     assert rows["08_batchnorm_pitfall"]["longest_name"] == "Cell 9" and rows["unit tests"]["seconds"] == 4.0

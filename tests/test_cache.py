@@ -302,7 +302,8 @@ def test_lesson_08s_runs_are_distinct_zoo_models_with_the_qas_loop():
     settings = [json.dumps(zoo.settings(name), sort_keys=True) for name in names_]
     assert len(set(settings)) == len(settings), "two runs with the same settings would be one model"
     assert all(zoo.settings(name)["eps"] == 0.01 for name in names_)
-    assert zoo.settings("bn_clean")["adversarial"] is False and zoo.settings("bn_groupnorm")["source"] == "resnet_gn_source"
+    assert zoo.settings("bn_clean")["adversarial"] is False
+    assert zoo.settings("bn_groupnorm")["source"] == "resnet_gn_source"
 
 
 # --------------------------------------------------------------------------- the cache's first key format

@@ -112,8 +112,8 @@ def test_zero_gradient_fraction_counts_the_pixels_a_sign_attack_cannot_move(test
     assert evaluation.zero_gradient_fraction(half, x, y) == pytest.approx(0.5)
     assert evaluation.zero_gradient_fraction(half, x, y, loss="margin", batch_size=7) == pytest.approx(0.5)
     # a ReLU that never fires passes no gradient at all
-    dead = tf.keras.Sequential([tf.keras.Input((28, 28, 1)), tf.keras.layers.Flatten(),
-                                tf.keras.layers.Dense(10, activation="relu", bias_initializer=tf.constant_initializer(-1e3))])
+    never_fires = tf.keras.layers.Dense(10, activation="relu", bias_initializer=tf.constant_initializer(-1e3))
+    dead = tf.keras.Sequential([tf.keras.Input((28, 28, 1)), tf.keras.layers.Flatten(), never_fires])
     assert evaluation.zero_gradient_fraction(dead, x, y) == 1.0
     # and one sign-gradient step of PGD leaves the ignored half exactly where it was
     x_adv = attacks.fgsm(half, x, y, eps=0.3).numpy()

@@ -404,7 +404,7 @@ def test_trades_kl():
             lambda a, b: tf.reduce_mean(tf.reduce_sum(a * (a - b), -1)), "softmax")
 
 
-# --------------------------------------------------------------------------- the solutions in the lessons, and the stripper
+# ----------------------------------------------------------------- the solutions in the lessons, and the stripper
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 

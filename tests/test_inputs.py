@@ -21,7 +21,8 @@ def tiny():
 FAULTS = {
     "no channel axis": (lambda x: x[..., 0], None, r"without a channel axis; add one with x\[\.\.\., None\]"),
     "raw uint8 pixels": (lambda x: (x * 255).astype(np.uint8), None, "raw pixels.*divide by 255"),
-    "0..255 floats": (lambda x: x * 255, None, r"in \[0, 1\], found values in \[0, 255\]: did you forget to normalise\? divide by 255"),
+    "0..255 floats": (lambda x: x * 255, None,
+                      r"in \[0, 1\], found values in \[0, 255\]: did you forget to normalise\? divide by 255"),
     "a NaN pixel": (lambda x: np.where(np.arange(x.size).reshape(x.shape) == 3, np.nan, x).astype(np.float32),
                     None, "1 pixel value.*NaN or infinite"),
     "an empty batch": (lambda x: x[:0], lambda y: y[:0], "empty"),

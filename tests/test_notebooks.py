@@ -28,6 +28,23 @@ def test_committed_without_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_in_canonical_form_with_only_the_metadata_the_course_uses(path):
+    """nbformat's own layout, no outputs, and only kernelspec/language_info/rise and tags/slideshow/jupyter."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import clean_notebooks
+
+    text = path.read_text(encoding="utf-8")
+    notebook = json.loads(text)
+    extra = set(notebook["metadata"]) - set(clean_notebooks.NOTEBOOK_METADATA)
+    assert not extra, f"{path.name}: notebook metadata the course does not use: {sorted(extra)}"
+    for i, cell in enumerate(notebook["cells"]):
+        extra = set(cell["metadata"]) - set(clean_notebooks.CELL_METADATA)
+        assert not extra, f"{path.name} cell {i}: metadata the course does not use: {sorted(extra)}"
+    assert clean_notebooks.cleaned(text) == text, \
+        f"{path.name} is not in nbformat's canonical form: run `make clean-notebooks`"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_cell_has_a_unique_id(path):
     ids = [cell.get("id") for cell in _cells(path)]    # nbformat 4.5; a missing id will become an error
     assert None not in ids, f"{path.name}: cells {[i for i, x in enumerate(ids) if x is None]} have no id"

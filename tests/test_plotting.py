@@ -2,12 +2,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
 
-from helpers import plotting  # noqa: E402
+from helpers import plotting
 
 RNG = np.random.default_rng(0)
 IMAGES = RNG.random((6, 28, 28, 1), dtype=np.float32)

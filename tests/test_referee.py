@@ -96,3 +96,37 @@ def test_art_classifier_is_the_model_with_its_logits_and_gradients(base_model, t
     np.testing.assert_allclose(classifier.loss_gradient(x, one_hot), ours.numpy() / len(x), rtol=1e-4, atol=1e-7)
     with pytest.raises(ValueError, match="referee.art_classifier: model must be"):
         referee.art_classifier("not a model")
+
+
+def test_arts_own_pgd_built_by_the_referee_matches_ours_without_random_start(base_model, test_batch):
+    x, y = test_batch[0][:64], test_batch[1][:64]
+    theirs = referee.pgd_attack(base_model, eps=0.1, step_size=0.01, steps=20, restarts=0)(x, y)
+    ours = attacks.pgd(base_model, x, y, eps=0.1, steps=20, step_size=0.01, random_start=False).numpy()
+    assert theirs.shape == x.shape and np.abs(theirs - x).max() <= 0.1 + 1e-6
+    acc_theirs, acc_ours = evaluation.accuracy(base_model, theirs, y), evaluation.accuracy(base_model, ours, y)
+    assert abs(acc_theirs - acc_ours) <= 2 / 64, (acc_ours, acc_theirs)
+    assert referee.art_version().count(".") >= 2          # "1.20.1": what a result's threat model names
+
+
+def test_only_the_referee_imports_art():
+    """CONTRIBUTING.md: the Adversarial Robustness Toolbox is called from helpers/referee.py alone."""
+    import json
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    importing = re.compile(r"^\s*(import art\b|from art[\s.])", re.M)
+    found = []
+    for folder in ("helpers", "benchmarks", "experiments", "tools", "classroom", "notebooks"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.suffix == ".py" and path.name != "referee.py":
+                code = path.read_text()
+            elif path.suffix == ".ipynb":
+                code = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"]
+                                  if c["cell_type"] == "code")
+            else:
+                continue
+            if importing.search(code):
+                found.append(str(path.relative_to(root)))
+    assert not found, f"these call ART directly; go through helpers.referee instead: {found}"
+    assert importing.search("x = 1\n    from art.attacks import evasion\n")        # the pattern does find one

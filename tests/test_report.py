@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-import report  # noqa: E402
+import report
 
 
 def test_every_committed_table_matches_what_the_results_say():

@@ -224,7 +224,8 @@ def test_the_committed_lessons_carry_their_slide_metadata():
     lessons = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     assert len(lessons) == 9
     problems = slides.check(lessons)
-    assert not problems, "stale slide metadata; run python tools/slides.py notebooks/*.ipynb:\n" + "\n".join(problems[:10])
+    assert not problems, ("stale slide metadata; run python tools/slides.py notebooks/*.ipynb:\n"
+                          + "\n".join(problems[:10]))
 
 
 def test_fit_splits_a_slide_where_the_measured_cells_stop_fitting_the_screen(tmp_path):

@@ -306,7 +306,7 @@ def test_trades_batches_stay_in_the_ball_and_raise_the_kl(base_model, test_batch
     assert np.abs(x_adv - x.numpy()).max() <= 0.3 + 1e-6 and x_adv.min() >= 0 and x_adv.max() <= 1
     p = tf.nn.softmax(base_model(x))
     kl_adv = float(tf.reduce_mean(training.kl_divergence(p, base_model(x_adv))))
-    kl_noise = float(tf.reduce_mean(training.kl_divergence(p, base_model(attacks.random_start(x, 0.3, "inf")))))
+    kl_noise = float(tf.reduce_mean(training.kl_divergence(p, base_model(attacks.random_point(x, 0.3, "inf")))))
     assert kl_adv > 5 * kl_noise
     with pytest.raises(ValueError, match="beta"):
         training.AdversarialTrainer(base_model, method="trades", beta=-1)
@@ -354,7 +354,7 @@ def test_mart_batches_raise_the_cross_entropy(base_model, test_batch):
     trainer = training.AdversarialTrainer(base_model, method="mart", eps=0.3, steps=5)
     x_adv = trainer.adversarial_batch(x, y, eps=0.3)
     ce = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    assert float(ce(y, base_model(x_adv))) > 2 * float(ce(y, base_model(attacks.random_start(x, 0.3, "inf"))))
+    assert float(ce(y, base_model(x_adv))) > 2 * float(ce(y, base_model(attacks.random_point(x, 0.3, "inf"))))
     # One step is the sign of the cross-entropy's gradient (not the KL's, TRADES') at TRADES' noisy start.
     one = training.AdversarialTrainer(base_model, method="mart", eps=0.1, steps=1)
     tf.random.set_seed(3)

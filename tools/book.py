@@ -232,7 +232,8 @@ def build(out: Path, *, run: bool = True, executed: Path | None = None) -> Path:
 # jupyterhub_config.py gives it at first login), so a lesson's JupyterHub button opens that copy; the theme's
 # own button would clone the repository with nbgitpuller, which the course's hub does not need.
 HUB_LESSONS_FOLDER = "advlab"
-_GIT_PULL = re.compile(r'(/hub/user-redirect/)git-pull\?[^"]*?urlpath=lab/tree/[^"&]*?/?notebooks/([^"&/]+\.ipynb)[^"]*')
+_GIT_PULL = re.compile(r'(/hub/user-redirect/)git-pull\?[^"]*?urlpath=lab/tree/'
+                       r'[^"&]*?/?notebooks/([^"&/]+\.ipynb)[^"]*')
 
 
 def point_hub_buttons(html: Path) -> int:

@@ -12,7 +12,8 @@ BEGIN, END = "<!-- specs: begin (python -m experiments.capstone --write) -->", "
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.capstone", description="Print every capstone spec as a Markdown table.")
+    parser = argparse.ArgumentParser(prog="python -m experiments.capstone",
+                                     description="Print every capstone spec as a Markdown table.")
     parser.add_argument("--write", action="store_true", help=f"replace the table between the markers of {README}")
     args = parser.parse_args(argv)
     text = table()

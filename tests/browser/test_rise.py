@@ -38,7 +38,8 @@ MEASURE = """() => {
   for (const el of leaf.querySelectorAll('.cm-scroller, .jp-OutputArea-output pre, .jp-RenderedHTMLCommon')) {
     const clips = getComputedStyle(el).overflowX !== 'visible';      // content beyond it is cut off or scrolls
     if (clips && el.scrollWidth > el.clientWidth + 2) {
-      const inner = [...el.querySelectorAll('*')].find(e => e.getBoundingClientRect().right > el.getBoundingClientRect().right + 2);
+      const edge = el.getBoundingClientRect().right + 2;
+      const inner = [...el.querySelectorAll('*')].find(e => e.getBoundingClientRect().right > edge);
       wide.push(`${el.className.split(' ')[0]} by ${el.scrollWidth - el.clientWidth} px` +
                 (inner ? ` at <${inner.tagName.toLowerCase()}> '${inner.innerText.slice(0, 30)}'` : ''));
     }
